@@ -1,0 +1,3 @@
+"""WebSocket routes; the consumer arrives with the real-time messaging work."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,82 @@
+"""Shared fixtures: users by role, the live daphne server, and headless Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.rig.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.rig.components import require_binary
+from tests.rig.servers import LiveServer
+
+PASSWORD = "Hobby#Pass1"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., object]:
+    from hobbies.accounts.models import Approval, Profile, User
+
+    def make(username: str, *, password: str = PASSWORD, approval: str = Approval.ACTIVE, **fields) -> User:
+        fields.setdefault("is_active", approval in (Approval.ACTIVE, Approval.ACTIVATED))
+        user = User.objects.create_user(username=username, password=password, approval=approval, **fields)
+        Profile.objects.create(user=user)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def member(make_user):
+    return make_user("member")
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("outsider")
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[object]:
+    require_binary(CHROMIUM, "Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(chromium_browser) -> Iterator[Callable[[], object]]:
+    """Each call opens a page in a fresh browser context: a separate person with separate cookies."""
+    contexts = []
+
+    def open_page():
+        context = chromium_browser.new_context(viewport={"width": 1100, "height": 800})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def live_server_app(tmp_path_factory) -> Iterator[LiveServer]:
+    """A fresh install of the app served by daphne, on its embedded defaults (SQLite, in-memory layer)."""
+    server = LiveServer(tmp_path_factory.mktemp("live"))
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,72 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Approval(models.TextChoices):
+    # PENDING -> (admin approves) -> ACTIVATED -> (first sign-in confirms) -> ACTIVE
+    PENDING = "pending", "Pending approval"
+    REJECTED = "rejected", "Rejected"
+    ACTIVATED = "activated", "Approved, awaiting first sign-in"
+    ACTIVE = "active", "Active"
+
+
+class UserQuerySet(models.QuerySet):
+    def pending(self) -> "UserQuerySet":
+        return self.filter(approval=Approval.PENDING)
+
+    def by_username(self, username: str) -> "UserQuerySet":
+        return self.filter(username__iexact=username)
+
+
+class CommunityUserManager(UserManager.from_queryset(UserQuerySet)):
+    def get_by_natural_key(self, username: str) -> "User":
+        # User names are unique case-insensitively, so "Alice" signs in as "alice".
+        return self.get(username__iexact=username)
+
+
+class User(AbstractUser):
+    approval = models.CharField(max_length=16, choices=Approval.choices, default=Approval.ACTIVE)
+    # The first account of an install becomes its administrator; the partial unique constraint
+    # below makes that decision race-free even when two people register at the same instant.
+    is_founder = models.BooleanField(default=False, editable=False)
+
+    objects = CommunityUserManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            models.UniqueConstraint(
+                fields=["is_founder"], condition=models.Q(is_founder=True), name="accounts_user_one_founder"
+            ),
+        ]
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    display_name = models.CharField(max_length=150, blank=True)
+    status_text = models.CharField(max_length=140, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.username
+
+
+class LoginEvent(models.Model):
+    class Method(models.TextChoices):
+        PASSWORD = "password", "Password"
+        OIDC = "oidc", "OpenID Connect"
+        OTHER = "other", "Other"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_events")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    method = models.CharField(max_length=16, choices=Method.choices)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.method} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,24 @@
+"""django-axes glue: lockouts count per user name, case-insensitively, and show the sign-in page."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+LOCKOUT_MESSAGE = (
+    "Too many failed sign-in attempts for this user name. Try again in {minutes} minutes, "
+    "or ask an administrator to unlock the account."
+)
+
+
+def username_from_request(request: HttpRequest, credentials: dict | None) -> str:
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    return raw.strip().lower()
+
+
+def lockout_response(request: HttpRequest, original_response=None, credentials: dict | None = None) -> HttpResponse:
+    from hobbies.accounts.forms import SignInForm
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    form = SignInForm(request=request, initial={"username": username_from_request(request, credentials)})
+    context = {"form": form, "lockout_message": LOCKOUT_MESSAGE.format(minutes=minutes)}
+    return render(request, "accounts/signin.html", context, status=429)

@@ -1,0 +1,68 @@
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from hobbies.accounts import services
+from hobbies.accounts.forms import RegisterForm, SignInForm
+from hobbies.accounts.models import Approval
+
+REGISTERED_MESSAGE = (
+    "Your registration information has been sent to your administrator. Contact them for additional instructions."
+)
+FOUNDER_MESSAGE = "Welcome! As the first member of this community you are its administrator."
+ACTIVATED_MESSAGE = "Your account is activated! Please sign in again to confirm."
+
+
+def signin(request: HttpRequest) -> HttpResponse:
+    """The one Sign in or Register page: which button was pressed decides what the form does."""
+    if request.user.is_authenticated:
+        return redirect("chat-channels")
+    if request.method != "POST":
+        return render(request, "accounts/signin.html", {"form": RegisterForm()})
+    if request.POST.get("action") == "register":
+        return _register(request)
+    return _sign_in(request)
+
+
+def _register(request: HttpRequest) -> HttpResponse:
+    form = RegisterForm(request.POST)
+    if form.is_valid():
+        try:
+            registration = services.register_user(**form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if registration.is_founder:
+                login(request, registration.user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, FOUNDER_MESSAGE)
+                return redirect("chat-channels")
+            messages.success(request, REGISTERED_MESSAGE)
+            return redirect("accounts-signin")
+    return render(request, "accounts/signin.html", {"form": form, "mode": "register"}, status=400)
+
+
+def _sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST, request=request)
+    if not form.is_valid():
+        return render(request, "accounts/signin.html", {"form": form}, status=400)
+    user = form.user
+    if user.approval == Approval.ACTIVATED:
+        # The seed's two-step confirmation: the first sign-in after approval only confirms the account.
+        services.confirm_activation(user=user)
+        messages.success(request, ACTIVATED_MESSAGE)
+        return redirect("accounts-signin")
+    login(request, user)
+    return redirect(request.GET.get("next") if _is_local(request.GET.get("next")) else "chat-channels")
+
+
+def _is_local(url: str | None) -> bool:
+    return bool(url) and url.startswith("/") and not url.startswith("//") and "\\" not in url
+
+
+@require_POST
+def signout(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("accounts-signin")

@@ -1,0 +1,6 @@
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def community(request: HttpRequest) -> dict[str, str]:
+    return {"community_name": settings.COMMUNITY_NAME}
