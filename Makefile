@@ -39,8 +39,11 @@ check: $(VENV)/.dev
 	$(BIN)/python manage.py check --fail-level WARNING
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# The whole suite on the embedded defaults (SQLite + in-memory layer), then the data and
+# real-time tests again on PostgreSQL + Redis (servers started by tests/rig/stack.py).
 pytest: $(VENV)/.dev sysdeps
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python -m tests.rig.stack hobbies chat -q $(PYTEST_ARGS)
 
 test: lint check pytest
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.rig.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.rig.components import require_binary
+from tests.rig.components import require, require_binary
+from tests.rig.databases import PostgresServer, RedisServer, postgres_bin_dir
 from tests.rig.servers import LiveServer
 
 PASSWORD = "Hobby#Pass1"
@@ -79,4 +81,28 @@ def live_server_app(tmp_path_factory) -> Iterator[LiveServer]:
     server = LiveServer(tmp_path_factory.mktemp("live"))
     server.start()
     yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server: the one the PostgreSQL + Redis run already started, or a new one."""
+    if os.environ.get("TEST_STACK") and os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    require_binary("redis-server")
+    server = RedisServer().start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL cluster, for tests that run processes of their own against it."""
+    if os.environ.get("TEST_STACK") and os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        yield os.environ["DATABASE_URL"]
+        return
+    require(postgres_bin_dir() is not None, "PostgreSQL server")
+    server = PostgresServer().start()
+    yield server.url
     server.stop()
