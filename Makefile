@@ -41,11 +41,16 @@ check: $(VENV)/.dev
 
 # The whole suite on the embedded defaults (SQLite + in-memory layer), then the data and
 # real-time tests again on PostgreSQL + Redis (servers started by tests/rig/stack.py).
-pytest: $(VENV)/.dev sysdeps
+# The test suite's OpenID Connect provider (node oidc-provider), pinned by its lockfile.
+OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
+$(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json | sysdeps
+	npm ci --prefix tests/oidc --no-audit --no-fund
+
+pytest: $(VENV)/.dev sysdeps $(OIDC_PROVIDER)
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(BIN)/python -m tests.rig.stack hobbies chat -q $(PYTEST_ARGS)
 
 test: lint check pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/oidc/node_modules

@@ -196,6 +196,66 @@ AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # Behind a proxy the client address comes from X-Forwarded-For; without one, from the socket.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
+# --- OpenID Connect sign-in (Cognito or any OIDC provider, via mozilla-django-oidc) -----------
+# Off by default. hobbies/accounts/oidc_config.py resolves the provider's endpoints here, at
+# start-up (explicit settings > Cognito preset or discovery), so a configuration that cannot work
+# stops the process with a clear message instead of failing at the first sign-in.
+# docs/deploy.md explains every variable; .env.example lists them.
+OIDC_ENABLED = env_bool("OIDC_ENABLED", False)
+LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", True)
+OIDC_PROVIDER_LABEL = env_str("OIDC_PROVIDER_LABEL", "single sign-on")
+OIDC_REQUIRE_APPROVAL = env_bool("OIDC_REQUIRE_APPROVAL", False)
+OIDC_ADMIN_GROUPS = env_list("OIDC_ADMIN_GROUPS", [])
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "cognito:groups")
+# Cookies ignore ports: a provider on the same host must not share the session cookie's name.
+SESSION_COOKIE_NAME = env_str("SESSION_COOKIE_NAME", "sessionid")
+if not (LOCAL_LOGIN_ENABLED or OIDC_ENABLED):
+    raise ImproperlyConfigured("LOCAL_LOGIN_ENABLED=false needs OIDC_ENABLED=true, or nobody can sign in")
+if OIDC_ENABLED:
+    from hobbies.accounts import oidc_config
+
+    OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
+    OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
+    oidc_config.require(OIDC_RP_CLIENT_ID=OIDC_RP_CLIENT_ID, OIDC_RP_CLIENT_SECRET=OIDC_RP_CLIENT_SECRET)
+    OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+    OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10, minimum=1)
+    _provider = oidc_config.resolve_endpoints(
+        discovery_url=env_str("OIDC_OP_DISCOVERY_URL", ""),
+        issuer=env_str("OIDC_OP_ISSUER", ""),
+        cognito_user_pool_id=env_str("COGNITO_USER_POOL_ID", ""),
+        cognito_region=env_str("COGNITO_REGION", ""),
+        cognito_domain=env_str("COGNITO_DOMAIN", ""),
+        explicit={field: env_str(name, "") for field, name in oidc_config.ENDPOINT_SETTINGS.items()},
+        timeout=OIDC_TIMEOUT,
+        require_https=PRODUCTION,
+    )
+    OIDC_OP_ISSUER = _provider.issuer
+    OIDC_OP_AUTHORIZATION_ENDPOINT = _provider.authorization
+    OIDC_OP_TOKEN_ENDPOINT = _provider.token
+    OIDC_OP_USER_ENDPOINT = _provider.userinfo
+    OIDC_OP_JWKS_ENDPOINT = _provider.jwks
+    OIDC_OP_LOGOUT_ENDPOINT = _provider.end_session
+    OIDC_OP_LOGOUT_REDIRECT_PARAM = _provider.logout_redirect_param
+    OIDC_OP_LOGOUT_URL_METHOD = "hobbies.accounts.oidc.provider_logout_url"
+    OIDC_CALLBACK_CLASS = "hobbies.accounts.oidc.CallbackView"
+    OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
+    OIDC_TOKEN_USE_BASIC_AUTH = env_bool("OIDC_TOKEN_USE_BASIC_AUTH", False)
+    # Kept in the session to send as id_token_hint when signing out at the provider.
+    OIDC_STORE_ID_TOKEN = True
+    # SessionRefresh re-checks with the provider (prompt=none) once the ID token is this old.
+    OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env_int("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", 15 * 60, minimum=30)
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.append("hobbies.accounts.oidc.CommunityOIDCBackend")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "mozilla_django_oidc.middleware.SessionRefresh",
+    )
+if not LOCAL_LOGIN_ENABLED:
+    # No password sign-in anywhere, the admin's login form included.
+    AUTHENTICATION_BACKENDS.remove("django.contrib.auth.backends.ModelBackend")
+# --- end of OpenID Connect sign-in ------------------------------------------------------------
+
 # Internationalisation
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -223,6 +283,68 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
+# --- Attachments (chat/attachments.py; docs/attachments.md explains every variable) ---------
+# Storage is chosen here only: "local" keeps files under MEDIA_ROOT (uploaded through a Django
+# view); "s3" uses django-storages' S3Storage on a private bucket (browsers upload with a
+# pre-signed POST). Credentials are never settings: boto3 reads AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, a profile or an instance role, as usual.
+ATTACHMENTS_BACKEND = env_str("ATTACHMENTS_BACKEND", "local")
+if ATTACHMENTS_BACKEND not in {"local", "s3"}:
+    raise ImproperlyConfigured(f"ATTACHMENTS_BACKEND must be local or s3, not {ATTACHMENTS_BACKEND!r}")
+ATTACHMENTS_MAX_BYTES = env_int("ATTACHMENTS_MAX_BYTES", 25 * 1024 * 1024, minimum=1)
+ATTACHMENTS_MAX_FILES = env_int("ATTACHMENTS_MAX_FILES", 10, minimum=1)
+ATTACHMENTS_DAILY_QUOTA_BYTES = env_int("ATTACHMENTS_DAILY_QUOTA_BYTES", 250 * 1024 * 1024, minimum=1)
+# Never SVG or HTML: both run script when opened from the app's origin.
+ATTACHMENTS_ALLOWED_TYPES = env_list(
+    "ATTACHMENTS_ALLOWED_TYPES",
+    [
+        *("image/jpeg", "image/png", "image/gif", "image/webp"),
+        "application/pdf",
+        *("text/plain", "text/csv", "text/markdown"),
+        *("application/rtf", "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint"),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+        *("application/zip", "application/gzip", "application/x-tar", "application/x-7z-compressed"),
+    ],
+)
+if forbidden := {"image/svg+xml", "text/html", "application/xhtml+xml"} & set(ATTACHMENTS_ALLOWED_TYPES):
+    raise ImproperlyConfigured(f"ATTACHMENTS_ALLOWED_TYPES must not allow {', '.join(sorted(forbidden))}")
+# Lifetime of a pre-signed upload form (S3) and of a pre-signed download link (at most 5 minutes).
+ATTACHMENTS_UPLOAD_EXPIRES = env_int("ATTACHMENTS_UPLOAD_EXPIRES", 600, minimum=30)
+ATTACHMENTS_DOWNLOAD_EXPIRES = env_int("ATTACHMENTS_DOWNLOAD_EXPIRES", 300, minimum=10)
+if ATTACHMENTS_DOWNLOAD_EXPIRES > 300:
+    raise ImproperlyConfigured("ATTACHMENTS_DOWNLOAD_EXPIRES must be at most 300 seconds")
+if ATTACHMENTS_BACKEND == "s3":
+    AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "")
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("ATTACHMENTS_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL", "") or None  # S3-compatible stores
+    AWS_S3_ADDRESSING_STYLE = env_str("AWS_S3_ADDRESSING_STYLE", "") or None  # "path" for most of them
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "region_name": AWS_S3_REGION_NAME,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "addressing_style": AWS_S3_ADDRESSING_STYLE,
+            "signature_version": "s3v4",
+            "default_acl": None,  # objects stay private (the bucket's default); no public ACLs
+            "querystring_auth": True,
+            "querystring_expire": ATTACHMENTS_DOWNLOAD_EXPIRES,
+            "file_overwrite": False,
+        },
+    }
+else:
+    # No "location": the storage follows MEDIA_ROOT. Nothing serves MEDIA_URL: files leave
+    # through the access-checked download view only.
+    STORAGES["attachments"] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# --- end of Attachments -------------------------------------------------------------------------
+
 # Logging: one line of key=value per record, to stderr (CloudWatch picks stderr up on AWS).
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
@@ -249,3 +371,13 @@ if PRODUCTION:
 # Lockouts count per user name by design (Zulip's rule); axes warns when ip_address is not a
 # lockout parameter, but adding it would let one address lock out every user name it tries.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# --- Messaging (real time) ---
+MESSAGE_RATE_PER_SECOND = env_int("MESSAGE_RATE_PER_SECOND", 10, minimum=1)
+MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 20, minimum=1)
+# How many missed events a reconnecting client is replayed before it is told to reload.
+SYNC_REPLAY_LIMIT = env_int("SYNC_REPLAY_LIMIT", 1000, minimum=1)
+WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16 * 1024, minimum=1024)
+PRESENCE_TIMEOUT = env_int("PRESENCE_TIMEOUT", 90, minimum=5)
+PRESENCE_FLUSH_SECONDS = float(env_int("PRESENCE_FLUSH_MS", 2000, minimum=50)) / 1000
+TYPING_TTL_SECONDS = 3

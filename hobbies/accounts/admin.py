@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from hobbies.accounts import services
-from hobbies.accounts.models import Approval, LoginEvent, Profile, User
+from hobbies.accounts.models import Approval, LoginEvent, OidcIdentity, Profile, User
 
 
 class ApprovalFilter(admin.SimpleListFilter):
@@ -59,4 +59,16 @@ class LoginEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OidcIdentity)
+class OidcIdentityAdmin(admin.ModelAdmin):
+    # Created by OIDC sign-ins only; deleting one unlinks the account from its provider identity.
+    list_display = ("user", "issuer", "subject", "created_at")
+    search_fields = ("user__username", "subject")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "issuer", "subject", "created_at")
+
+    def has_add_permission(self, request):
         return False

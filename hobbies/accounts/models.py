@@ -70,3 +70,22 @@ class LoginEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.method} {self.at:%Y-%m-%d %H:%M}"
+
+
+class OidcIdentity(models.Model):
+    """Who an OpenID Connect account is: the provider's issuer plus its subject, stable across renames."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "OIDC identity"
+        verbose_name_plural = "OIDC identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="accounts_oidcidentity_issuer_subject_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.issuer} {self.subject})"

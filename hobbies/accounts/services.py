@@ -1,10 +1,10 @@
-"""Every change to accounts: registration, approval, activation, and the post-authentication hook."""
+"""Every change to accounts: registration, approval, activation, OIDC sign-up, and the post-authentication hook."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
 from hobbies.accounts import policy
-from hobbies.accounts.models import Approval, LoginEvent, Profile, User
+from hobbies.accounts.models import Approval, LoginEvent, OidcIdentity, Profile, User
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,93 @@ def confirm_activation(*, user: User) -> None:
 def ensure_profile(user: User) -> Profile:
     profile, _ = Profile.objects.get_or_create(user=user)
     return profile
+
+
+@dataclass(frozen=True)
+class OidcAccount:
+    """What an OpenID Connect sign-in tells us about an account, already mapped from the provider's claims."""
+
+    issuer: str
+    subject: str
+    username: str  # sanitised wish; made unique when the account is created
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    display_name: str = ""
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+
+def available_username(wish: str) -> str:
+    """The wished-for user name, or the first free "wish2", "wish3", ... (case-insensitively)."""
+    wish = wish[:140]
+    taken = {
+        name.lower() for name in User.objects.filter(username__istartswith=wish).values_list("username", flat=True)
+    }
+    if wish.lower() not in taken:
+        return wish
+    return next(f"{wish}{n}" for n in range(2, len(taken) + 3) if f"{wish}{n}".lower() not in taken)
+
+
+def create_or_update_oidc_user(
+    account: OidcAccount, *, require_approval: bool, admin_groups: Iterable[str] = ()
+) -> User:
+    """Find the account by its stable identity (issuer + subject) or create it; refresh what the provider owns.
+
+    The user name is chosen once: a rename at the provider keeps the same account and name here.
+    When admin_groups is set, membership decides staff status on every sign-in, and admins skip
+    the approval queue (someone has to be able to approve the others).
+    """
+    admin_groups = frozenset(admin_groups)
+    is_admin = bool(account.groups & admin_groups) if admin_groups else None
+    identity = (
+        OidcIdentity.objects.select_related("user").filter(issuer=account.issuer, subject=account.subject).first()
+    )
+    if identity is None:
+        return _create_oidc_user(account, pending=require_approval and not is_admin, is_admin=bool(is_admin))
+    user = identity.user
+    changed = {"email": account.email, "first_name": account.first_name, "last_name": account.last_name}
+    if is_admin is not None and not user.is_superuser:
+        changed["is_staff"] = is_admin
+    if user.approval == Approval.ACTIVATED:
+        # Approved by an administrator: signing in with the provider is the confirmation.
+        changed["approval"] = Approval.ACTIVE
+    if is_admin and user.approval in (Approval.PENDING, Approval.REJECTED):
+        changed.update(approval=Approval.ACTIVE, is_active=True)
+    changed = {name: value for name, value in changed.items() if getattr(user, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(user, name, value)
+        user.save(update_fields=list(changed))
+        log.info("event=oidc_user_updated user=%s fields=%s", user.username, ",".join(sorted(changed)))
+    return user
+
+
+def _create_oidc_user(account: OidcAccount, *, pending: bool, is_admin: bool) -> User:
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    username=available_username(account.username),
+                    email=account.email,
+                    first_name=account.first_name,
+                    last_name=account.last_name,
+                    is_active=not pending,
+                    is_staff=is_admin,
+                    approval=Approval.PENDING if pending else Approval.ACTIVE,
+                )  # no password given: an unusable one, so this account signs in through its provider only
+                Profile.objects.create(user=user, display_name=account.display_name[:150])
+                OidcIdentity.objects.create(user=user, issuer=account.issuer, subject=account.subject)
+        except IntegrityError:
+            # Lost a race: for the same user name (pick again) or the same identity (use it).
+            existing = OidcIdentity.objects.select_related("user").filter(
+                issuer=account.issuer, subject=account.subject
+            )
+            if identity := existing.first():
+                return identity.user
+            continue
+        log.info("event=registered user=%s method=oidc approval=%s", user.username, user.approval)
+        return user
+    raise IntegrityError(f"could not find a free user name for {account.username!r}")
 
 
 def client_ip(request: HttpRequest | None) -> str | None:

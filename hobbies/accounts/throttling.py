@@ -10,9 +10,11 @@ LOCKOUT_MESSAGE = (
 )
 
 
-def username_from_request(request: HttpRequest, credentials: dict | None) -> str:
+def username_from_request(request: HttpRequest, credentials: dict | None) -> str | None:
     raw = (credentials or {}).get("username") or request.POST.get("username", "")
-    return raw.strip().lower()
+    # None, not "", when there is no user name (an OIDC callback): axes then records no attempt,
+    # so failed OIDC callbacks can never add up to a lockout of the empty name shared by everyone.
+    return raw.strip().lower() or None
 
 
 def lockout_response(request: HttpRequest, original_response=None, credentials: dict | None = None) -> HttpResponse:

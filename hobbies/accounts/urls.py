@@ -1,4 +1,5 @@
-from django.urls import path
+from django.conf import settings
+from django.urls import include, path
 
 from hobbies.accounts import views
 
@@ -6,3 +7,7 @@ urlpatterns = [
     path("", views.signin, name="accounts-signin"),
     path("signout/", views.signout, name="accounts-signout"),
 ]
+
+if settings.OIDC_ENABLED:
+    # /oidc/authenticate/ starts a sign-in at the provider, /oidc/callback/ finishes it.
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

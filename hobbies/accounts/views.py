@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
@@ -5,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from hobbies.accounts import services
+from hobbies.accounts import oidc, services
 from hobbies.accounts.forms import RegisterForm, SignInForm
 from hobbies.accounts.models import Approval
 
@@ -14,6 +15,7 @@ REGISTERED_MESSAGE = (
 )
 FOUNDER_MESSAGE = "Welcome! As the first member of this community you are its administrator."
 ACTIVATED_MESSAGE = "Your account is activated! Please sign in again to confirm."
+LOCAL_LOGIN_OFF_MESSAGE = "Signing in or registering with a password is turned off here."
 
 
 def signin(request: HttpRequest) -> HttpResponse:
@@ -22,6 +24,9 @@ def signin(request: HttpRequest) -> HttpResponse:
         return redirect("chat-channels")
     if request.method != "POST":
         return render(request, "accounts/signin.html", {"form": RegisterForm()})
+    if not settings.LOCAL_LOGIN_ENABLED:
+        messages.error(request, LOCAL_LOGIN_OFF_MESSAGE)
+        return render(request, "accounts/signin.html", {"form": RegisterForm()}, status=403)
     if request.POST.get("action") == "register":
         return _register(request)
     return _sign_in(request)
@@ -64,5 +69,7 @@ def _is_local(url: str | None) -> bool:
 
 @require_POST
 def signout(request: HttpRequest) -> HttpResponse:
+    # An OIDC session also ends at the provider, which then sends the browser back to sign-in.
+    provider_logout = oidc.logout_url(request)
     logout(request)
-    return redirect("accounts-signin")
+    return redirect(provider_logout or "accounts-signin")

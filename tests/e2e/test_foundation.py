@@ -62,4 +62,4 @@ def test_register_approve_and_confirm(live_server_app, new_page, tmp_path):
     hobbyist.wait_for_url(url + "/channels/")
     expect(hobbyist.get_by_test_id("current-user")).to_have_text("hobbyist")
     expect(hobbyist.get_by_role("button", name="Log out")).to_be_visible()
-    expect(hobbyist.get_by_role("heading", name="Channels")).to_be_visible()
+    expect(hobbyist.get_by_role("heading", name="Channels", exact=True)).to_be_visible()

@@ -36,9 +36,10 @@ def wait_for_port(port: int, *, timeout: float = 30, process: subprocess.Popen |
 class LiveServer:
     """The app served by daphne, with its own data folder (SQLite, media, secret) unless told otherwise."""
 
-    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None, *, port: int | None = None) -> None:
         self.data_dir = data_dir
-        self.port = free_port()
+        # A port chosen in advance when another component must know the app's address first.
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "daphne.log"
         self.env = {
