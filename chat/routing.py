@@ -1,3 +1,7 @@
-"""WebSocket routes; the consumer arrives with the real-time messaging work."""
+"""WebSocket routes: one socket per tab (docs/protocol.md)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from chat.consumers import ChatConsumer
+
+websocket_urlpatterns = [path("ws/", ChatConsumer.as_asgi())]

@@ -1,0 +1,290 @@
+"""Fan-out benchmark: N members connected to one channel, K senders, M messages at R msg/s.
+
+    .venv/bin/python bench/fanout.py --members 1000 --senders 10 --messages 300 --rate 10 --compare
+
+Starts its own daphne process (a fresh SQLite install, or PostgreSQL + Redis with --stack
+postgres-redis), seeds the members, connects one WebSocket per member speaking the real
+protocol, and prints delivery latency (send -> every member's message.created), deliveries/s,
+lost and duplicated deliveries, and the server's memory. --compare runs the same load first
+against bench/baseline_app.py (bare Channels, no database) and prints ours/baseline ratios,
+so figures taken on a noisy shared machine are read as ratios from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.rig.databases import PostgresServer, RedisServer  # noqa: E402
+from tests.rig.servers import free_port, wait_for_port  # noqa: E402
+
+SEED = """
+import json
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, BACKEND_SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from hobbies.accounts.models import User
+from chat.models import Privacy
+from chat.services.channels import create_channel
+from chat.services.memberships import create_memberships
+users = User.objects.bulk_create([User(username=f"bench{{i}}", password="!") for i in range({members})])
+users = list(User.objects.filter(username__startswith="bench").order_by("pk"))
+channel = create_channel(actor=users[0], name="bench", privacy=Privacy.PUBLIC)
+create_memberships(channel, users[1:])
+keys = []
+for user in users:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    keys.append(session.session_key)
+print(json.dumps({{"channel": channel.pk, "sessions": keys}}))
+"""
+
+
+@dataclass
+class Results:
+    sent_at: dict[str, float] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    duplicates: int = 0
+    errors: int = 0
+    delivered: int = 0
+    first_send: float = 0.0
+    last_delivery: float = 0.0
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Server:
+    """Our app (or the baseline) in one daphne process on a free port."""
+
+    def __init__(self, *, baseline: bool, stack: str, members: int) -> None:
+        self.baseline, self.stack, self.members = baseline, stack, members
+        self.data_dir = Path(tempfile.mkdtemp(prefix="hobbies-bench-"))
+        self.port = free_port()
+        self.backing: list = []
+        self.env = {
+            **os.environ,
+            "DATA_DIR": str(self.data_dir),
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+            "MESSAGE_RATE_BURST": "1000",
+            "MESSAGE_RATE_PER_SECOND": "1000",
+        }
+        if stack == "postgres-redis":
+            postgres, redis = PostgresServer().start(), RedisServer().start()
+            self.backing = [redis, postgres]
+            self.env.update(DATABASE_URL=postgres.url, REDIS_URL=redis.url)
+
+    def seed(self) -> dict:
+        if self.baseline:
+            return {"channel": 1, "sessions": ["none"] * self.members}
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "--noinput"], env=self.env, cwd=ROOT, check=True, capture_output=True)
+        script = SEED.format(members=self.members)
+        out = subprocess.run(
+            [*manage, "shell", "-c", script], env=self.env, cwd=ROOT, check=True, capture_output=True, text=True
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def start(self) -> None:
+        app = "bench.baseline_app:application" if self.baseline else "hobbies.asgi:application"
+        self.log = open(self.data_dir / "daphne.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), app],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, process=self.process)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        for backing in self.backing:
+            backing.stop()
+
+
+async def member(
+    url: str,
+    origin: str,
+    session: str,
+    results: Results,
+    expected: int,
+    ready: asyncio.Event,
+    done: asyncio.Event,
+    sockets: list,
+) -> None:
+    headers = {"Cookie": f"sessionid={session}"}
+    async with connect(
+        url,
+        origin=origin,
+        additional_headers=headers,
+        compression=None,
+        proxy=None,
+        max_queue=None,
+        open_timeout=60,
+        ping_interval=None,
+    ) as socket:
+        sockets.append(socket)
+        seen: set[int] = set()
+        hello = json.loads(await socket.recv())
+        assert hello["type"] == "hello", hello
+        ready.set()
+        async for raw in socket:
+            frame = json.loads(raw)
+            if frame["type"] == "message.created":
+                now = time.perf_counter()
+                seq = frame["seq"]
+                if seq in seen:
+                    results.duplicates += 1
+                    continue
+                seen.add(seq)
+                sent = results.sent_at.get(frame["message"]["client_msg_id"])
+                if sent is not None:
+                    results.latencies.append(now - sent)
+                    results.delivered += 1
+                    results.last_delivery = now
+                if len(seen) >= expected:
+                    break
+            elif frame["type"] == "error":
+                results.errors += 1
+    done.set()
+
+
+async def run_load(server: Server, seeded: dict, args) -> tuple[Results, dict]:
+    url, origin = f"ws://127.0.0.1:{server.port}/ws/", f"http://127.0.0.1:{server.port}"
+    results = Results()
+    sockets: list = []
+    rss_before = rss_kib(server.process.pid)
+    started = time.perf_counter()
+    readies, dones, tasks = [], [], []
+    for session in seeded["sessions"]:
+        ready, done = asyncio.Event(), asyncio.Event()
+        readies.append(ready)
+        dones.append(done)
+        tasks.append(asyncio.create_task(member(url, origin, session, results, args.messages, ready, done, sockets)))
+        if len(tasks) % 50 == 0:
+            await asyncio.gather(*(event.wait() for event in readies[-50:]))
+    await asyncio.gather(*(event.wait() for event in readies))
+    connect_seconds = time.perf_counter() - started
+    await asyncio.sleep(0.5)
+    rss_connected = rss_kib(server.process.pid)
+
+    senders = sockets[: args.senders]
+    interval = 1.0 / args.rate
+    results.first_send = time.perf_counter()
+    for index in range(args.messages):
+        client_msg_id = str(uuid.uuid4())
+        results.sent_at[client_msg_id] = time.perf_counter()
+        frame = {
+            "type": "message.send",
+            "channel": seeded["channel"],
+            "content": f"bench message {index}",
+            "client_msg_id": client_msg_id,
+        }
+        await senders[index % len(senders)].send(json.dumps(frame))
+        next_at = results.first_send + (index + 1) * interval
+        await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in dones)), timeout=args.drain_seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    info = {
+        "connect_seconds": connect_seconds,
+        "rss_before_kib": rss_before,
+        "rss_connected_kib": rss_connected,
+        "rss_after_kib": rss_kib(server.process.pid),
+    }
+    return results, info
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def summarise(name: str, results: Results, info: dict, args) -> dict:
+    expected = args.members * args.messages
+    seconds = max(1e-9, results.last_delivery - results.first_send)
+    figures = {
+        "p50_ms": percentile(results.latencies, 0.50) * 1000,
+        "p95_ms": percentile(results.latencies, 0.95) * 1000,
+        "p99_ms": percentile(results.latencies, 0.99) * 1000,
+        "max_ms": max(results.latencies, default=float("nan")) * 1000,
+        "deliveries_per_s": results.delivered / seconds,
+        "delivered": results.delivered,
+        "expected": expected,
+        "lost": expected - results.delivered,
+        "duplicated": results.duplicates,
+        "errors": results.errors,
+        "connect_s": info["connect_seconds"],
+        "rss_mib": info["rss_after_kib"] / 1024,
+        "kib_per_connection": (info["rss_connected_kib"] - info["rss_before_kib"]) / args.members,
+    }
+    print(f"\n{name}: {args.members} members, {args.senders} senders, {args.messages} messages at {args.rate}/s")
+    for key, value in figures.items():
+        print(f"  {key:>20}: {value:,.1f}" if isinstance(value, float) else f"  {key:>20}: {value:,}")
+    return figures
+
+
+def measure(baseline: bool, args) -> dict:
+    server = Server(baseline=baseline, stack=args.stack, members=args.members)
+    try:
+        seeded = server.seed()
+        server.start()
+        results, info = asyncio.run(run_load(server, seeded, args))
+    finally:
+        server.stop()
+    return summarise(
+        "baseline (bare Channels)" if baseline else f"Hobbies Community ({args.stack})", results, info, args
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--members", type=int, default=100)
+    parser.add_argument("--senders", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=10.0, help="messages per second, all senders together")
+    parser.add_argument("--stack", choices=["sqlite", "postgres-redis"], default="sqlite")
+    parser.add_argument("--compare", action="store_true", help="also run the bare-Channels baseline and print ratios")
+    parser.add_argument("--drain-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, pid {os.getpid()}")
+    base = measure(True, args) if args.compare else None
+    ours = measure(False, args)
+    if base:
+        print("\nours / baseline (same run):")
+        for key in ("p50_ms", "p99_ms", "deliveries_per_s", "kib_per_connection"):
+            if base[key]:
+                print(f"  {key:>20}: {ours[key] / base[key]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Demo data for trying the app and for load tests: users, a public and a private channel, and
+optionally an elastic one. Safe to run again: what exists is kept, what is missing is added."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from chat.models import Channel, ChannelType, Membership, Mode, Privacy
+from chat.services.channels import create_channel
+from chat.services.memberships import add_members
+from hobbies.accounts.models import Approval, Profile, User
+
+# Deliberately public: printed by the command and documented, for demo accounts only.
+DEMO_PASSWORD = "Demo#Pass1"  # noqa: S105
+USERNAME_PREFIX = "demo"
+PRIVATE_MEMBERS = 10
+ELASTIC_TARGET = 100
+FAST_ITERATIONS = 1_000
+
+
+def demo_username(number: int) -> str:
+    return f"{USERNAME_PREFIX}{number:04d}"
+
+
+class Command(BaseCommand):
+    help = "Create demo users and channels (idempotent). Prints the demo password."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--users", type=int, default=20, help="How many demo users (default 20).")
+        parser.add_argument("--elastic", action="store_true", help="Also create an elastic channel with every user.")
+        parser.add_argument(
+            "--fast-passwords",
+            action="store_true",
+            help=f"Benchmarks only: hash the password with {FAST_ITERATIONS} PBKDF2 iterations "
+            "(Django re-hashes it at full strength on first sign-in).",
+        )
+
+    def handle(self, *args, users: int, elastic: bool, fast_passwords: bool, **options) -> None:
+        if users < 2:
+            raise CommandError("--users must be at least 2.")
+        started = time.monotonic()
+        with transaction.atomic():
+            people, created = self._users(users, fast_passwords=fast_passwords)
+            owner = people[0]
+            public = self._channel(owner, "Demo public", Privacy.PUBLIC)
+            self._fill(owner, public, people)
+            private = self._channel(owner, "Demo private", Privacy.PRIVATE)
+            self._fill(owner, private, people[:PRIVATE_MEMBERS])
+            if elastic:
+                maximum = max(2, math.ceil(users / ELASTIC_TARGET) + 1)
+                channel = self._channel(
+                    owner,
+                    "Demo elastic",
+                    Privacy.PUBLIC,
+                    channel_type=ChannelType.ELASTIC,
+                    maximum_subchannels=maximum,
+                    target_memberships_per_subchannel=ELASTIC_TARGET,
+                    minimum_membership_percentage=20,
+                )
+                self._fill(owner, channel, people)
+        self.stdout.write(
+            f"Demo users: {users} ({created} new), {demo_username(1)} to {demo_username(users)}; "
+            f"{owner.username} moderates the demo channels."
+        )
+        self.stdout.write(f"Demo password: {DEMO_PASSWORD}")
+        self.stdout.write(f"Done in {time.monotonic() - started:.1f}s.")
+
+    def _users(self, count: int, *, fast_passwords: bool) -> tuple[list[User], int]:
+        names = [demo_username(number) for number in range(1, count + 1)]
+        existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
+        missing = [name for name in names if name not in existing]
+        if missing:
+            # One hash for every demo user (they share the password): hashing is the slow part.
+            if fast_passwords:
+                encoded = PBKDF2PasswordHasher().encode(DEMO_PASSWORD, PBKDF2PasswordHasher().salt(), FAST_ITERATIONS)
+            else:
+                encoded = make_password(DEMO_PASSWORD)
+            User.objects.bulk_create(
+                [User(username=name, password=encoded, approval=Approval.ACTIVE, is_active=True) for name in missing],
+                batch_size=1000,
+            )
+            new_users = User.objects.filter(username__in=missing)
+            Profile.objects.bulk_create([Profile(user=user) for user in new_users], batch_size=1000)
+        by_name = {user.username: user for user in User.objects.filter(username__in=names)}
+        return [by_name[name] for name in names], len(missing)
+
+    def _channel(self, owner: User, name: str, privacy: str, **fields) -> Channel:
+        channel = Channel.objects.filter(name=name, created_by=owner, is_direct=False).first()
+        return channel or create_channel(actor=owner, name=name, privacy=privacy, mode=Mode.RESTRICTED, **fields)
+
+    def _fill(self, owner: User, channel: Channel, people: list[User]) -> None:
+        members = set(Membership.objects.filter(channel=channel).values_list("user_id", flat=True))
+        newcomers = [user for user in people if user.pk not in members]
+        if newcomers:
+            add_members(actor=owner, channel=channel, users=newcomers)

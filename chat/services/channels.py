@@ -1,0 +1,112 @@
+"""Creating, editing and deleting channels, and opening direct messages."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from chat import policy
+from chat.events import publish_on_commit
+from chat.exceptions import NotAllowed
+from chat.models import Channel, ChannelType, Membership, Mode, ModeratorSeat, Privacy, Role
+from chat.services import elastic
+from chat.services.access import require_visible
+from chat.services.memberships import create_memberships
+
+
+def create_channel(
+    *,
+    actor,
+    name: str,
+    privacy: str,
+    mode: str = Mode.RESTRICTED,
+    channel_type: str = ChannelType.STANDARD,
+    maximum_subchannels: int | None = None,
+    target_memberships_per_subchannel: int | None = None,
+    minimum_membership_percentage: int | None = None,
+) -> Channel:
+    """Create a channel with `actor` as its first moderator. Raises ValidationError on bad settings."""
+    if not policy.can_create_channel(actor):
+        raise NotAllowed("Only active members create channels.")
+    channel = Channel(
+        name=name,
+        privacy=privacy,
+        mode=mode,
+        channel_type=channel_type,
+        maximum_subchannels=maximum_subchannels,
+        target_memberships_per_subchannel=target_memberships_per_subchannel,
+        minimum_membership_percentage=minimum_membership_percentage,
+        created_by=actor,
+    )
+    channel.full_clean()
+    with transaction.atomic():
+        channel.save()
+        [membership] = create_memberships(channel, [actor], role=Role.MODERATOR)
+        if channel.is_elastic:
+            ModeratorSeat.objects.create(membership=membership, subchannel=elastic.open_first_subchannel(channel))
+        publish_on_commit(channel, "channel.created", {"by": actor.pk})
+    return channel
+
+
+def update_channel(*, actor, channel: Channel, name: str, mode: str | None = None) -> Channel:
+    """Rename, and change mode where mode exists. Privacy and type never change."""
+    with transaction.atomic():
+        access = policy.access_for(actor, channel)
+        require_visible(access)
+        if not policy.can_edit(access):
+            raise NotAllowed("Only moderators and administrators edit a channel.")
+        channel.name = name
+        update_fields = ["name"]
+        if mode is not None and mode != channel.mode:
+            if not policy.can_change_mode(access):
+                raise NotAllowed("Mode can only be changed on private standard channels.")
+            channel.mode = mode
+            update_fields.append("mode")
+        channel.full_clean()
+        channel.save(update_fields=update_fields)
+        publish_on_commit(channel, "channel.updated", {"name": channel.name, "mode": channel.mode, "by": actor.pk})
+    return channel
+
+
+def delete_channel(*, actor, channel: Channel) -> None:
+    with transaction.atomic():
+        access = policy.access_for(actor, channel)
+        require_visible(access)
+        if not policy.can_delete(access):
+            raise NotAllowed("Only moderators and administrators delete a channel.")
+        # Published before the row goes so the event still carries the channel's id.
+        publish_on_commit(channel, "channel.deleted", {"by": actor.pk})
+        channel.delete()
+
+
+def open_direct_channel(*, actor, other) -> Channel:
+    """Create, or reopen, the private restricted two-member channel of `actor` and `other`."""
+    if not policy.can_message_user(actor, other):
+        raise NotAllowed("You can only message another active member.")
+    first, second = sorted([actor, other], key=lambda user: user.pk)
+    key = f"{first.pk}:{second.pk}"
+    with transaction.atomic():
+        channel = Channel.objects.filter(direct_key=key).first()
+        if channel is None:
+            try:
+                with transaction.atomic():
+                    channel = Channel.objects.create(
+                        name=f"{first.username}, {second.username}",
+                        privacy=Privacy.PRIVATE,
+                        mode=Mode.RESTRICTED,
+                        is_direct=True,
+                        direct_key=key,
+                        created_by=actor,
+                    )
+            except IntegrityError:
+                # The other person opened it at the same moment.
+                channel = Channel.objects.get(direct_key=key)
+            else:
+                publish_on_commit(channel, "channel.created", {"by": actor.pk})
+        member_ids = set(Membership.objects.filter(channel=channel).values_list("user_id", flat=True))
+        if missing := [user for user in (first, second) if user.pk not in member_ids]:
+            # Reopening: whoever left the conversation is back in it.
+            create_memberships(channel, missing)
+            publish_on_commit(
+                channel, "membership.created", {"user_ids": [user.pk for user in missing], "by": actor.pk}
+            )
+    return channel

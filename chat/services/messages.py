@@ -1,0 +1,368 @@
+"""Sending, editing, redacting and deleting messages; read markers.
+
+Each write happens in one transaction that also records its sequenced stream event, and the
+event is sent only after commit (chat/events.py).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from chat import events, policy
+from chat.exceptions import ChatError, InvalidRequest, NotAllowed
+from chat.models import (
+    Channel,
+    Membership,
+    Message,
+    MessageRevision,
+    ModeratorSeat,
+    ReadMarker,
+    Role,
+    StreamEvent,
+)
+from chat.rendering import render_message
+from chat.services.access import get_channel_access
+from chat.services.memberships import BANNED_MESSAGE, join_channel
+from chat.streams import StreamKey
+
+MAX_CONTENT_BYTES = 4096
+MAX_METADATA_BYTES = 1024
+
+
+class MessageRefused(ChatError):
+    """A send or edit refused for its content or timing; `code` is the protocol's error code."""
+
+    code = "invalid"
+    retry_after: float | None = None
+
+
+class ContentTooLong(MessageRefused):
+    code = "content_too_long"
+    default_message = f"A message can be at most {MAX_CONTENT_BYTES} bytes long."
+
+
+class MetadataTooLong(MessageRefused):
+    code = "metadata_too_long"
+    default_message = f"Message metadata can be at most {MAX_METADATA_BYTES} bytes."
+
+
+class EmptyMessage(MessageRefused):
+    code = "empty"
+    default_message = "Type a message first."
+
+
+class SlowMode(MessageRefused):
+    code = "slow_mode"
+
+    def __init__(self, seconds: int, retry_after: float) -> None:
+        super().__init__(f"Slow mode is on: one message every {seconds} seconds. Wait {retry_after:.0f} s.")
+        self.retry_after = retry_after
+
+
+class Banned(NotAllowed):
+    default_message = BANNED_MESSAGE
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message: Message
+    created: bool
+
+
+def check_content(content: object) -> str:
+    if not isinstance(content, str):
+        raise MessageRefused("content must be text.")
+    if len(content.encode("utf-8")) > MAX_CONTENT_BYTES:
+        raise ContentTooLong()
+    if not content.strip():
+        raise EmptyMessage()
+    return content
+
+
+def check_metadata(metadata: object) -> dict:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise MessageRefused("metadata must be an object.")
+    if len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode("utf-8")) > MAX_METADATA_BYTES:
+        raise MetadataTooLong()
+    return metadata
+
+
+def send_message(
+    *,
+    actor,
+    channel_id: int,
+    content: str,
+    client_msg_id: uuid.UUID,
+    metadata: dict | None = None,
+    stream: StreamKey | None = None,
+) -> SendResult:
+    """Store a message and its `message.created` event; a retry with the same client_msg_id returns the first."""
+    content = check_content(content)
+    metadata = check_metadata(metadata)
+    if earlier := _sent_before(actor, client_msg_id):
+        return SendResult(earlier, created=False)
+    try:
+        with transaction.atomic():
+            message = _store_new_message(actor, channel_id, content, client_msg_id, metadata, stream)
+    except IntegrityError:
+        # The same send arrived twice at once (two tabs, a retry racing the original).
+        if earlier := _sent_before(actor, client_msg_id):
+            return SendResult(earlier, created=False)
+        raise
+    return SendResult(message, created=True)
+
+
+def _sent_before(actor, client_msg_id: uuid.UUID) -> Message | None:
+    return Message.objects.with_author().filter(author=actor, client_msg_id=client_msg_id).first()
+
+
+def _store_new_message(actor, channel_id, content, client_msg_id, metadata, requested_stream) -> Message:
+    access = get_channel_access(actor, channel_id)
+    channel = access.channel
+    if access.is_banned:
+        raise Banned()
+    if not policy.can_send(access):
+        raise NotAllowed("You cannot send messages in this channel.")
+    membership = access.membership or join_channel(actor=actor, channel=channel)
+    key = _sending_stream(channel, membership, requested_stream)
+    _check_slow_mode(access, channel)
+    rendered = render_message(content, members_among=lambda names: _member_names(channel, names))
+    seq = events.next_seq(key)
+    message = Message.objects.create(
+        channel=channel,
+        subchannel_id=key.subchannel_id,
+        stream_id=str(key),
+        seq=seq,
+        author=actor,
+        content=content,
+        html=rendered.html,
+        metadata=metadata,
+        client_msg_id=client_msg_id,
+    )
+    message.author = actor
+    events.store(key, seq, "message.created", {"channel": channel.pk, "message": message_payload(message)}, message)
+    _advance_marker(actor, key, seq)
+    return message
+
+
+def _sending_stream(channel: Channel, membership: Membership, requested: StreamKey | None) -> StreamKey:
+    if not channel.is_elastic:
+        return StreamKey(channel.pk)
+    if membership.role == Role.MEMBER:
+        return StreamKey(channel.pk, membership.subchannel_id)
+    # Moderators sit in any number of sub-channels and say which one they write to.
+    seats = set(ModeratorSeat.objects.filter(membership=membership).values_list("subchannel_id", flat=True))
+    if requested is not None and requested.channel_id == channel.pk and requested.subchannel_id in seats:
+        return requested
+    if len(seats) == 1 and requested is None:
+        return StreamKey(channel.pk, seats.pop())
+    raise InvalidRequest("Choose one of your sub-channels to write in.")
+
+
+def _check_slow_mode(access: policy.ChannelAccess, channel: Channel) -> None:
+    if not channel.slow_mode_seconds or access.manages:
+        return
+    last = (
+        Message.objects.filter(channel=channel, author=access.user)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return
+    wait = last + timedelta(seconds=channel.slow_mode_seconds) - timezone.now()
+    if wait.total_seconds() > 0:
+        raise SlowMode(channel.slow_mode_seconds, wait.total_seconds())
+
+
+def _member_names(channel: Channel, names) -> set[str]:
+    return set(
+        Membership.objects.filter(channel=channel)
+        .annotate(name=Lower("user__username"))
+        .filter(name__in=list(names))
+        .values_list("name", flat=True)
+    )
+
+
+def edit_message(*, actor, message_id: int, content: str) -> Message:
+    content = check_content(content)
+    with transaction.atomic():
+        message, access = _message_for_change(actor, message_id)
+        if message.author_id != actor.pk:
+            raise NotAllowed("You can only edit your own messages.")
+        if message.redacted_at is not None:
+            raise InvalidRequest("A deleted message cannot be edited.")
+        if content == message.content:
+            return message
+        MessageRevision.objects.create(message=message, content=message.content, html=message.html)
+        rendered = render_message(content, members_among=lambda names: _member_names(access.channel, names))
+        message.content, message.html, message.edited_at = content, rendered.html, timezone.now()
+        message.save(update_fields=["content", "html", "edited_at"])
+        _record_message_event(message, "message.edited")
+    return message
+
+
+def redact_message(*, actor, message_id: int) -> Message:
+    """The content goes for good (revisions and replayable copies too); the row and its place stay."""
+    with transaction.atomic():
+        message, access = _message_for_change(actor, message_id)
+        if not policy.can_redact(access, message):
+            raise NotAllowed("Only the author or a moderator can delete this message.")
+        if message.redacted_at is not None:
+            return message
+        message.content, message.html, message.metadata = "", "", {}
+        message.redacted_at = timezone.now()
+        message.save(update_fields=["content", "html", "metadata", "redacted_at"])
+        message.revisions.all().delete()
+        _scrub_replay(message, message_payload(message))
+        _record_message_event(message, "message.redacted")
+    return message
+
+
+def delete_message(*, actor, message_id: int) -> None:
+    """Administrators remove a message entirely; replay keeps only the fact that it was deleted."""
+    with transaction.atomic():
+        message, access = _message_for_change(actor, message_id)
+        if not policy.can_hard_delete(access):
+            raise NotAllowed("Only administrators can remove messages entirely.")
+        key, message_pk, channel_id = StreamKey.parse(message.stream_id), message.pk, message.channel_id
+        _scrub_replay(message, {"id": message_pk, "deleted": True})
+        message.delete()
+        seq = events.next_seq(key)
+        events.store(key, seq, "message.deleted", {"channel": channel_id, "message": {"id": message_pk}})
+
+
+def _message_for_change(actor, message_id: int) -> tuple[Message, policy.ChannelAccess]:
+    message = Message.objects.with_author().select_for_update(of=("self",)).filter(pk=message_id).first()
+    if message is None or message.stream_id is None:
+        raise InvalidRequest("That message does not exist.")
+    access = get_channel_access(actor, message.channel_id)
+    if not policy.can_read_stream(access, StreamKey.parse(message.stream_id)):
+        raise InvalidRequest("That message does not exist.")
+    return message, access
+
+
+def _record_message_event(message: Message, event_type: str) -> None:
+    key = StreamKey.parse(message.stream_id)
+    seq = events.next_seq(key)
+    events.store(key, seq, event_type, {"channel": message.channel_id, "message": message_payload(message)}, message)
+
+
+def _scrub_replay(message: Message, replacement: dict) -> None:
+    """Replace the message in every stored event that carries it, so replay cannot resend old text."""
+    stored = list(message.events.all())
+    for event in stored:
+        event.body = {**event.body, "message": replacement}
+    StreamEvent.objects.bulk_update(stored, ["body"])
+
+
+def message_payload(message: Message) -> dict:
+    author = message.author
+    return {
+        "id": message.pk,
+        "channel": message.channel_id,
+        "stream": message.stream_id,
+        "seq": message.seq,
+        "author": {"id": author.pk, "username": author.username} if author else None,
+        "content": message.content,
+        "html": message.html,
+        "metadata": message.metadata,
+        "client_msg_id": str(message.client_msg_id) if message.client_msg_id else None,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "redacted": message.redacted_at is not None,
+    }
+
+
+MAX_SLOW_MODE_SECONDS = 3600
+
+
+def set_slow_mode(*, actor, channel_id: int, seconds: int) -> Channel:
+    """Moderators ask members to wait `seconds` between messages (0 turns it off)."""
+    if not 0 <= seconds <= MAX_SLOW_MODE_SECONDS:
+        raise InvalidRequest(f"Slow mode is between 0 and {MAX_SLOW_MODE_SECONDS} seconds.")
+    with transaction.atomic():
+        access = get_channel_access(actor, channel_id)
+        if not policy.can_edit(access):
+            raise NotAllowed("Only moderators and administrators set slow mode.")
+        channel = access.channel
+        channel.slow_mode_seconds = seconds
+        channel.save(update_fields=["slow_mode_seconds"])
+        events.publish_on_commit(
+            channel, "channel.updated", {"name": channel.name, "mode": channel.mode, "slow_mode_seconds": seconds}
+        )
+    return channel
+
+
+# Read markers
+
+
+def mark_read(*, actor, key: StreamKey, seq: int) -> tuple[int, int]:
+    """Move the reader's marker up to `seq` (never down); returns (marker, unread count)."""
+    access = get_channel_access(actor, key.channel_id)
+    if not policy.can_read_stream(access, key):
+        raise InvalidRequest("You do not read that stream.")
+    with transaction.atomic():
+        marker = _advance_marker(actor, key, seq)
+    return marker, unread_count(actor, key, marker)
+
+
+def _advance_marker(actor, key: StreamKey, seq: int) -> int:
+    last = events.last_seq(key)
+    seq = max(0, min(seq, last))
+    marker, created = ReadMarker.objects.get_or_create(user=actor, stream_id=str(key), defaults={"last_read_seq": seq})
+    if not created and marker.last_read_seq < seq:
+        ReadMarker.objects.filter(pk=marker.pk, last_read_seq__lt=seq).update(last_read_seq=seq)
+        return seq
+    return marker.last_read_seq
+
+
+def unread_count(user, key: StreamKey, marker: int) -> int:
+    return Message.objects.unread_by(user).filter(stream_id=str(key), seq__gt=marker).count()
+
+
+def unread_by_channel(user) -> dict[int, tuple[str, int]]:
+    """Per channel: the stream to watch for new messages and the unread count over all of the
+    person's streams there (a moderator may sit in several sub-channels). Constant queries."""
+    from chat.realtime import member_stream_keys
+
+    keys = [StreamKey.parse(raw) for raw in member_stream_keys(user)]
+    by_channel: dict[int, tuple[str, int]] = {}
+    for raw, count in unread_counts(user, keys).items():
+        channel_id = StreamKey.parse(raw).channel_id
+        first, total = by_channel.get(channel_id, (raw, 0))
+        by_channel[channel_id] = (first, total + count)
+    return by_channel
+
+
+def unread_counts(user, keys: list[StreamKey]) -> dict[str, int]:
+    """Unread messages per stream key in two grouped queries, whatever the number of channels."""
+    key_strings = [str(key) for key in keys]
+    if not key_strings:
+        return {}
+    markers = dict(
+        ReadMarker.objects.filter(user=user, stream_id__in=key_strings).values_list("stream_id", "last_read_seq")
+    )
+    unread = Message.objects.unread_by(user)
+    never_read = unread.filter(stream_id__in=[key for key in key_strings if key not in markers])
+    # One filter() call, so the seq comparison uses this user's marker row of the same join.
+    past_marker = unread.filter(
+        stream_id__in=list(markers),
+        stream__read_markers__user=user,
+        seq__gt=F("stream__read_markers__last_read_seq"),
+    )
+    counts = dict.fromkeys(key_strings, 0)
+    for query in (never_read, past_marker):
+        for stream_id, count in query.values("stream_id").annotate(count=Count("pk")).values_list("stream_id", "count"):
+            counts[stream_id] = count
+    return counts

@@ -1,0 +1,71 @@
+"""Two people in one channel, live, in two real browser contexts."""
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+SEED = f"""
+import json
+from chat.models import Privacy
+from chat.services.channels import create_channel
+from chat.services.memberships import add_members
+from hobbies.accounts.models import User
+alice = User.objects.create_user("alice", password="{PASSWORD}")
+bob = User.objects.create_user("bob", password="{PASSWORD}")
+channel = create_channel(actor=alice, name="Model trains", privacy=Privacy.PRIVATE)
+add_members(actor=alice, channel=channel, users=[bob])
+print(json.dumps({{"channel": channel.pk}}))
+"""
+
+
+def signed_in(new_page, url, username):
+    page = new_page()
+    page.goto(url + "/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(url + "/channels/")
+    return page
+
+
+def test_two_people_chat_live(live_server_app, new_page):
+    url = live_server_app.url
+    channel = json.loads(live_server_app.manage("shell", "-c", SEED).stdout.strip().splitlines()[-1])["channel"]
+    conversation = f"{url}/channels/{channel}/messages/"
+    alice, bob = signed_in(new_page, url, "alice"), signed_in(new_page, url, "bob")
+    for page in (alice, bob):
+        page.goto(conversation)
+        page.wait_for_function("window.hobbiesLive && Object.keys(window.hobbiesLive.lastSeq).length > 0")
+    expect(alice.get_by_role("heading", name="Model trains")).to_be_visible()
+
+    # Alice types: Bob sees the typing notice, then the message, without reloading.
+    alice.get_by_placeholder("Type your message").press_sequentially("Hello **Bob**", delay=20)
+    expect(bob.locator("#typing")).to_have_text("alice is typing…")
+    alice.get_by_placeholder("Type your message").press("Enter")
+    bob_message = bob.locator(".msg", has_text="Hello Bob")
+    expect(bob_message.locator("strong")).to_have_text("Bob")
+    expect(alice.locator(".msg.msg-pending")).to_have_count(0)
+
+    # Bob answers; Alice sees it live.
+    bob.get_by_placeholder("Type your message").fill("Hi Alice, @alice!")
+    bob.get_by_role("button", name="Send").click()
+    expect(alice.locator(".msg", has_text="Hi Alice").locator(".mention")).to_have_text("@alice")
+
+    # Alice edits her message; Bob sees the new text marked (edited).
+    alice.once("dialog", lambda dialog: dialog.accept("Hello **Bob**, welcome aboard"))
+    alice_message = alice.locator(".msg", has_text="Hello Bob")
+    alice_message.hover()
+    alice_message.get_by_role("button", name="Edit").click()
+    expect(bob.locator(".msg", has_text="welcome aboard").locator(".msg-edited")).to_be_visible()
+
+    # A reload shows the same history.
+    before = [text.strip() for text in bob.locator(".msg .msg-body").all_inner_texts()]
+    bob.reload()
+    after = [text.strip() for text in bob.locator(".msg .msg-body").all_inner_texts()]
+    assert before == after == ["Hello Bob, welcome aboard", "Hi Alice, @alice!"]
+    expect(bob.locator(".msg", has_text="welcome aboard").locator(".msg-edited")).to_be_visible()
