@@ -20,6 +20,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from chat import presence, realtime
+from chat.attachments import AttachmentError
 from chat.exceptions import ChannelFull, ChannelNotFound, ChatError, InvalidRequest, NotAllowed
 from chat.ratelimit import TokenBucket
 from chat.services import messages as message_service
@@ -42,6 +43,8 @@ class FrameError(Exception):
 
 
 def error_code(error: ChatError) -> str:
+    if isinstance(error, AttachmentError):
+        return "attachment_refused"
     if isinstance(error, message_service.MessageRefused):
         return error.code
     if isinstance(error, message_service.Banned):
@@ -168,6 +171,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             raise FrameError("invalid", "`client_msg_id` must be a UUID.") from None
         metadata = field(frame, "metadata", dict, required=False)
+        attachment_ids = field(frame, "attachments", list, required=False)
         stream = self._stream_field(frame)
         if not send_rate.allow(self.user.pk):
             raise FrameError("rate_limited", "You are sending too fast; slow down a little.")
@@ -178,6 +182,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             client_msg_id=client_msg_id,
             metadata=metadata,
             stream=stream,
+            attachment_ids=attachment_ids,
         )
         message = await database_sync_to_async(message_service.message_payload)(result.message)
         await self.send_json(

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from chat import policy, realtime
+from chat import attachments, policy, realtime
 from chat.exceptions import ChannelNotFound, ChatError
 from chat.models import Membership, Message
 from chat.presence import presence_store
@@ -38,7 +38,7 @@ class SlowModeForm(forms.Form):
 
 def history(key: str, *, before: int | None = None) -> tuple[list[Message], bool]:
     """One page of a stream's messages, oldest first, by keyset on seq; constant queries."""
-    query = Message.objects.with_author().filter(stream_id=key)
+    query = Message.objects.with_author().prefetch_related(attachments.shown_prefetch()).filter(stream_id=key)
     if before is not None:
         query = query.filter(seq__lt=before)
     page = list(query.order_by("-seq")[: PAGE_SIZE + 1])
@@ -103,6 +103,7 @@ def older_messages(request: HttpRequest, channel_id: int) -> JsonResponse:
 @require_POST
 def send(request: HttpRequest, channel_id: int) -> HttpResponse:
     """Sending without JavaScript: the same service as the WebSocket, then back to the page."""
+    get_channel_access(request.user, channel_id)  # outsiders get the 404 whatever they post
     form = SendForm(request.POST)
     target = reverse("chat-conversation", args=[channel_id])
     if not form.is_valid():
@@ -125,6 +126,7 @@ def send(request: HttpRequest, channel_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def slow_mode(request: HttpRequest, channel_id: int) -> HttpResponse:
+    get_channel_access(request.user, channel_id)  # outsiders get the 404 whatever they post
     form = SlowModeForm(request.POST)
     target = reverse("chat-conversation", args=[channel_id])
     if not form.is_valid():

@@ -24,4 +24,5 @@ urlpatterns = [
     ),
     path("direct/<int:user_id>/", views.direct_open, name="chat-direct"),
     path("", include("chat.message_urls")),
+    path("", include("chat.attachment_urls")),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from chat import policy
+from chat import attachments, policy
 from chat.events import publish_on_commit
 from chat.exceptions import NotAllowed
 from chat.models import Channel, ChannelType, Membership, Mode, ModeratorSeat, Privacy, Role
@@ -75,6 +75,8 @@ def delete_channel(*, actor, channel: Channel) -> None:
             raise NotAllowed("Only moderators and administrators delete a channel.")
         # Published before the row goes so the event still carries the channel's id.
         publish_on_commit(channel, "channel.deleted", {"by": actor.pk})
+        # The rows cascade; the stored files are removed after commit.
+        attachments.delete_for_channel(channel=channel)
         channel.delete()
 
 

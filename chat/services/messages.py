@@ -16,7 +16,7 @@ from django.db.models import Count, F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from chat import events, policy
+from chat import attachments, events, policy
 from chat.exceptions import ChatError, InvalidRequest, NotAllowed
 from chat.models import (
     Channel,
@@ -77,12 +77,12 @@ class SendResult:
     created: bool
 
 
-def check_content(content: object) -> str:
+def check_content(content: object, *, with_files: bool = False) -> str:
     if not isinstance(content, str):
         raise MessageRefused("content must be text.")
     if len(content.encode("utf-8")) > MAX_CONTENT_BYTES:
         raise ContentTooLong()
-    if not content.strip():
+    if not content.strip() and not with_files:
         raise EmptyMessage()
     return content
 
@@ -105,15 +105,21 @@ def send_message(
     client_msg_id: uuid.UUID,
     metadata: dict | None = None,
     stream: StreamKey | None = None,
+    attachment_ids: list | None = None,
 ) -> SendResult:
-    """Store a message and its `message.created` event; a retry with the same client_msg_id returns the first."""
-    content = check_content(content)
+    """Store a message and its `message.created` event; a retry with the same client_msg_id returns the first.
+
+    `attachment_ids` are the sender's finished uploads (chat/attachments.py): listed in the
+    metadata and attached in the same transaction, so a failed send attaches nothing.
+    """
+    content = check_content(content, with_files=bool(attachment_ids))
+    # The 1024-byte limit is on what the client wrote; the server adds the attachment list.
     metadata = check_metadata(metadata)
     if earlier := _sent_before(actor, client_msg_id):
         return SendResult(earlier, created=False)
     try:
         with transaction.atomic():
-            message = _store_new_message(actor, channel_id, content, client_msg_id, metadata, stream)
+            message = _store_new_message(actor, channel_id, content, client_msg_id, metadata, stream, attachment_ids)
     except IntegrityError:
         # The same send arrived twice at once (two tabs, a retry racing the original).
         if earlier := _sent_before(actor, client_msg_id):
@@ -126,7 +132,9 @@ def _sent_before(actor, client_msg_id: uuid.UUID) -> Message | None:
     return Message.objects.with_author().filter(author=actor, client_msg_id=client_msg_id).first()
 
 
-def _store_new_message(actor, channel_id, content, client_msg_id, metadata, requested_stream) -> Message:
+def _store_new_message(
+    actor, channel_id, content, client_msg_id, metadata, requested_stream, attachment_ids
+) -> Message:
     access = get_channel_access(actor, channel_id)
     channel = access.channel
     if access.is_banned:
@@ -136,6 +144,9 @@ def _store_new_message(actor, channel_id, content, client_msg_id, metadata, requ
     membership = access.membership or join_channel(actor=actor, channel=channel)
     key = _sending_stream(channel, membership, requested_stream)
     _check_slow_mode(access, channel)
+    files = attachments.attachments_for_message(actor=actor, channel=channel, ids=attachment_ids or [])
+    if files:
+        metadata = {**metadata, "attachments": files}
     rendered = render_message(content, members_among=lambda names: _member_names(channel, names))
     seq = events.next_seq(key)
     message = Message.objects.create(
@@ -150,6 +161,7 @@ def _store_new_message(actor, channel_id, content, client_msg_id, metadata, requ
         client_msg_id=client_msg_id,
     )
     message.author = actor
+    attachments.attach(actor=actor, message=message, ids=[item["id"] for item in files])
     events.store(key, seq, "message.created", {"channel": channel.pk, "message": message_payload(message)}, message)
     _advance_marker(actor, key, seq)
     return message
@@ -224,6 +236,7 @@ def redact_message(*, actor, message_id: int) -> Message:
         message.redacted_at = timezone.now()
         message.save(update_fields=["content", "html", "metadata", "redacted_at"])
         message.revisions.all().delete()
+        attachments.hide_for_redacted(message=message)
         _scrub_replay(message, message_payload(message))
         _record_message_event(message, "message.redacted")
     return message
@@ -237,6 +250,7 @@ def delete_message(*, actor, message_id: int) -> None:
             raise NotAllowed("Only administrators can remove messages entirely.")
         key, message_pk, channel_id = StreamKey.parse(message.stream_id), message.pk, message.channel_id
         _scrub_replay(message, {"id": message_pk, "deleted": True})
+        attachments.delete_for_message(message=message)
         message.delete()
         seq = events.next_seq(key)
         events.store(key, seq, "message.deleted", {"channel": channel_id, "message": {"id": message_pk}})

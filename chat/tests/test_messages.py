@@ -241,3 +241,58 @@ def test_a_failed_send_rolls_back_and_broadcasts_nothing(room, monkeypatch, djan
     assert sent == []
     assert not Message.objects.exists()
     assert not StreamEvent.objects.filter(type="message.created").exists()
+
+
+# Attachments travel with the message (chat/attachments.py), on both storage backends.
+
+PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+@pytest.mark.django_db
+def test_a_send_lists_and_attaches_the_senders_uploads(attachment_world, upload_file, make_image):
+    from chat.models import AttachmentState
+
+    world = attachment_world
+    image = upload_file(world.member, world.channel, "cat.png", make_image(), "image/png")
+    paper = upload_file(world.member, world.channel, "notes.pdf", PDF, "application/pdf")
+    message = send(world.member, world.channel, "", attachment_ids=[image.pk, paper.pk]).message
+    assert [item["name"] for item in message.metadata["attachments"]] == ["cat.png", "notes.pdf"]
+    assert service.message_payload(message)["metadata"]["attachments"][0]["type"] == "image/png"
+    for upload in (image, paper):
+        upload.refresh_from_db()
+        assert (upload.state, upload.message_id) == (AttachmentState.ATTACHED, message.pk)
+
+
+@pytest.mark.django_db
+def test_someone_elses_upload_cannot_be_sent_and_nothing_is_stored(attachment_world, upload_file):
+    from chat.attachments import AttachmentError
+
+    world = attachment_world
+    theirs = upload_file(world.owner, world.channel, "owner.pdf", PDF, "application/pdf")
+    with pytest.raises(AttachmentError):
+        send(world.member, world.channel, "look", attachment_ids=[theirs.pk])
+    theirs.refresh_from_db()
+    assert theirs.message_id is None
+    assert not Message.objects.filter(content="look").exists()
+
+
+@pytest.mark.django_db
+def test_redacting_hides_the_files_and_deleting_removes_them(
+    attachment_world, upload_file, admin_user, django_capture_on_commit_callbacks
+):
+    from chat.attachments import get_storage
+    from chat.models import Attachment, AttachmentState
+
+    world = attachment_world
+    first = upload_file(world.member, world.channel, "a.pdf", PDF, "application/pdf")
+    second = upload_file(world.member, world.channel, "b.pdf", PDF, "application/pdf")
+    redacted = send(world.member, world.channel, "one", attachment_ids=[first.pk]).message
+    deleted = send(world.member, world.channel, "two", attachment_ids=[second.pk]).message
+    service.redact_message(actor=world.member, message_id=redacted.pk)
+    first.refresh_from_db()
+    assert first.state == AttachmentState.HIDDEN
+    assert Message.objects.get(pk=redacted.pk).metadata == {}
+    with django_capture_on_commit_callbacks(execute=True):
+        service.delete_message(actor=admin_user, message_id=deleted.pk)
+    assert not Attachment.objects.filter(pk=second.pk).exists()
+    assert not get_storage().exists(second.key)

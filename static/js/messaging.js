@@ -19,6 +19,9 @@
   let retryDelay = 500;
   let lastTypingSent = 0;
   let pingTimer = null;
+  let uploads = null;                // the attachment box of the message form (static/js/attachments.js)
+  let sendWhenReady = false;
+  const sentWithFiles = new Set();   // client_msg_ids of sends carrying the current uploads
 
   if (view) lastSeq[view.stream] = Number(page.dataset.lastSeq || 0);
 
@@ -83,6 +86,12 @@
       body.innerHTML = "<em>(Deleted)</em>";
     } else {
       body.innerHTML = message.html;
+    }
+    const oldFiles = li.querySelector(".attachments");
+    if (oldFiles) oldFiles.remove();
+    const files = (message.metadata || {}).attachments;
+    if (!message.redacted && files && files.length && window.Attachments) {
+      body.after(window.Attachments.render(files));
     }
     const old = li.querySelector(".msg-actions");
     if (old) old.remove();
@@ -221,6 +230,7 @@
     },
     ack(frame) {
       pending.delete(frame.client_msg_id);
+      if (uploads && sentWithFiles.delete(frame.client_msg_id)) uploads.clear();
       if (view && frame.stream === view.stream) upsertMessage(frame.message);
     },
     error(frame) {
@@ -283,12 +293,30 @@
     const form = document.getElementById("composer");
     if (form) {
       const box = form.querySelector("textarea");
+      const fileInput = document.getElementById("attach-files");
+      if (fileInput && window.Attachments) {
+        uploads = window.Attachments.init({
+          form, input: fileInput, dropZone: page, listEl: document.getElementById("uploads"),
+          channelId: view.channel, csrfToken: form.querySelector("[name=csrfmiddlewaretoken]").value,
+          startUrl: page.dataset.attachmentStartUrl,
+          // A send pressed while files were still uploading goes out once the last one is ready.
+          onChange: (box) => { if (sendWhenReady && !box.isBusy()) { sendWhenReady = false; form.requestSubmit(); } },
+        });
+      }
       form.addEventListener("submit", (event) => {
         const content = box.value;
-        if (!content.trim()) { event.preventDefault(); return; }
+        const files = uploads ? uploads.getAttachmentIds() : [];
+        if (uploads && uploads.isBusy()) {
+          event.preventDefault();
+          sendWhenReady = true;
+          notice("Your message will be sent when your files have finished uploading.");
+          return;
+        }
+        if (!content.trim() && !files.length) { event.preventDefault(); return; }
         const clientMsgId = uuid();
         form.querySelector("#id_client_msg_id").value = clientMsgId;
         const frame = { type: "message.send", channel: view.channel, stream: view.stream, content, client_msg_id: clientMsgId };
+        if (files.length) { frame.attachments = files; sentWithFiles.add(clientMsgId); }
         if (!socket || socket.readyState !== WebSocket.OPEN) return;  // no socket: the form posts as a fallback
         event.preventDefault();
         pending.set(clientMsgId, frame);
