@@ -28,6 +28,8 @@ MEMBERS_SHOWN = 50
 class SendForm(forms.Form):
     content = forms.CharField(label="Type your message", strip=False, widget=forms.Textarea(attrs={"rows": 2}))
     client_msg_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # The stream the page shows, so a moderator sitting in several sub-channels writes where they read.
+    stream = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
 
 class SlowModeForm(forms.Form):
@@ -75,8 +77,12 @@ def conversation(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 
 def _requested_stream(request: HttpRequest) -> StreamKey | None:
+    return _parsed_stream(request.GET.get("stream"))
+
+
+def _parsed_stream(raw: str | None) -> StreamKey | None:
     try:
-        return StreamKey.parse(request.GET["stream"]) if "stream" in request.GET else None
+        return StreamKey.parse(raw) if raw else None
     except ValueError:
         return None
 
@@ -105,7 +111,8 @@ def send(request: HttpRequest, channel_id: int) -> HttpResponse:
     """Sending without JavaScript: the same service as the WebSocket, then back to the page."""
     get_channel_access(request.user, channel_id)  # outsiders get the 404 whatever they post
     form = SendForm(request.POST)
-    target = reverse("chat-conversation", args=[channel_id])
+    stream = _parsed_stream(request.POST.get("stream"))
+    target = reverse("chat-conversation", args=[channel_id]) + (f"?stream={stream}" if stream else "")
     if not form.is_valid():
         flash.error(request, "Type a message first.")
         return redirect(target)
@@ -115,6 +122,7 @@ def send(request: HttpRequest, channel_id: int) -> HttpResponse:
             channel_id=channel_id,
             content=form.cleaned_data["content"],
             client_msg_id=form.cleaned_data["client_msg_id"] or uuid.uuid4(),
+            stream=stream,
         )
     except ChannelNotFound:
         raise

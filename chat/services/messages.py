@@ -178,7 +178,11 @@ def _sending_stream(channel: Channel, membership: Membership, requested: StreamK
         return requested
     if len(seats) == 1 and requested is None:
         return StreamKey(channel.pk, seats.pop())
-    raise InvalidRequest("Choose one of your sub-channels to write in.")
+    raise InvalidRequest(
+        "You read this sub-channel but do not sit in it: join it from the channel's details to write here."
+        if requested is not None
+        else "You sit in several sub-channels here: choose the one to write in."
+    )
 
 
 def _check_slow_mode(access: policy.ChannelAccess, channel: Channel) -> None:

@@ -36,6 +36,17 @@ def make_elastic(make_channel) -> Callable[..., Channel]:
 
 
 @pytest.fixture
+def room(make_channel, make_user):
+    """A private channel for messaging tests: `mod` created it (moderator), `ann` is a member."""
+    from chat.services.memberships import add_members
+
+    mod, ann = make_user("mod"), make_user("ann")
+    channel = make_channel(mod, name="Knitting", privacy=Privacy.PRIVATE)
+    add_members(actor=mod, channel=channel, users=[ann])
+    return channel, mod, ann
+
+
+@pytest.fixture
 def published(monkeypatch) -> list[dict]:
     """Events delivered after commit (wrap the call in django_capture_on_commit_callbacks(execute=True))."""
     delivered: list[dict] = []

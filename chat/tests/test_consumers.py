@@ -29,14 +29,6 @@ def fresh_layer(settings):
     channel_layers.backends.clear()
 
 
-@pytest.fixture
-def room(make_channel, make_user):
-    mod, ann = make_user("mod"), make_user("ann")
-    channel = make_channel(mod, name="Knitting", privacy=Privacy.PRIVATE)
-    add_members(actor=mod, channel=channel, users=[ann])
-    return channel, mod, ann
-
-
 async def connect(user):
     communicator = WebsocketCommunicator(consumers.ChatConsumer.as_asgi(), "/ws/")
     communicator.scope["user"] = user

@@ -15,15 +15,6 @@ def send(user, channel, content="hello", **kwargs):
     return service.send_message(actor=user, channel_id=channel.pk, content=content, **kwargs)
 
 
-@pytest.fixture
-def room(make_channel, make_user):
-    """A private channel: `mod` created it (moderator), `ann` is a member."""
-    mod, ann = make_user("mod"), make_user("ann")
-    channel = make_channel(mod, name="Knitting", privacy=Privacy.PRIVATE)
-    add_members(actor=mod, channel=channel, users=[ann])
-    return channel, mod, ann
-
-
 @pytest.mark.django_db
 def test_send_stores_message_and_sequenced_event(room):
     channel, mod, ann = room

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from tests.rig.components import require
-from tests.rig.servers import ROOT, free_port, wait_for_port
+from tests.rig.servers import ROOT, free_port, spawn_listening, stop_process
 
 PROVIDER_DIR = ROOT / "tests" / "oidc"
 CLIENT_ID = "hobbies-test"
@@ -68,23 +68,16 @@ class OidcProvider:
             "REDIRECT_URIS": ",".join(f"{app}/oidc/callback/" for app in apps),
             "POST_LOGOUT_REDIRECT_URIS": ",".join(f"{app}/" for app in apps),
         }
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [self.node, "provider.js"], cwd=PROVIDER_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        self.process = spawn_listening(
+            [self.node, "provider.js"],
+            port=self.port,
+            log_path=self.log_path,
+            what="oidc-provider",
+            cwd=PROVIDER_DIR,
+            env=env,
         )
-        try:
-            wait_for_port(self.port, process=self.process)
-        except Exception:
-            self.stop()
-            raise RuntimeError(f"oidc-provider did not start:\n{self.log_path.read_text(errors='replace')}") from None
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None

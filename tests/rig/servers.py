@@ -33,6 +33,38 @@ def wait_for_port(port: int, *, timeout: float = 30, process: subprocess.Popen |
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
 
 
+def spawn_listening(
+    args: list[str],
+    *,
+    port: int,
+    log_path: Path,
+    what: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen:
+    """Start a server logging to `log_path` and wait until it listens on `port`; if it does not,
+    stop it and raise with the end of its log."""
+    log = log_path.open("ab")
+    process = subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process=process)
+    except Exception:
+        stop_process(process)
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-60:])
+        raise RuntimeError(f"{what} did not start:\n{tail}") from None
+    return process
+
+
+def stop_process(process: subprocess.Popen | None, *, timeout: float = 10) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class LiveServer:
     """The app served by daphne, with its own data folder (SQLite, media, secret) unless told otherwise."""
 
@@ -67,29 +99,18 @@ class LiveServer:
     def start(self) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput")
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        self.process = spawn_listening(
             [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "hobbies.asgi:application"],
+            port=self.port,
+            log_path=self.log_path,
+            what="daphne",
             cwd=ROOT,
             env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
         )
-        try:
-            wait_for_port(self.port, process=self.process)
-        except Exception:
-            self.stop()
-            raise RuntimeError(f"daphne did not start:\n{self.log_tail()}") from None
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def log_tail(self, lines: int = 60) -> str:
