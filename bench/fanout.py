@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.rig.databases import PostgresServer, RedisServer  # noqa: E402
-from tests.rig.servers import free_port, wait_for_port  # noqa: E402
+from tests.rig.servers import free_port, stop_process, wait_for_port  # noqa: E402
 
 SEED = """
 import json
@@ -121,8 +121,7 @@ class Server:
         wait_for_port(self.port, process=self.process)
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
+        stop_process(self.process, timeout=20)  # an overloaded daphne may need killing
         for backing in self.backing:
             backing.stop()
 

@@ -478,3 +478,38 @@ def test_junk_frames_never_crash_the_consumer(room, frames):
         await communicator.disconnect()
 
     async_to_sync(exercise)()
+
+
+@pytest.fixture
+def thinning_elastic(make_elastic, make_user):
+    """An elastic channel (target 4, minimum 40%) with #1 holding 3 and #2 holding 2: when one of
+    #2 leaves, #2 falls below 1.6 members and its last member is merged into #1."""
+    from chat.models import Membership, SubChannel
+
+    owner = make_user("owner")
+    channel = make_elastic(owner, maximum=3, target=4, minimum_percentage=40)
+    people = [make_user(f"p{index}") for index in range(6)]
+    add_members(actor=owner, channel=channel, users=people)
+    first, second = SubChannel.objects.filter(channel=channel).order_by("number")
+    stayer, leaver = [m.user for m in Membership.objects.filter(subchannel=second).select_related("user")]
+    remove_member(actor=owner, channel=channel, user=Membership.objects.filter(subchannel=first).first().user)
+    return channel, owner, first, second, stayer, leaver
+
+
+async def test_a_member_moved_by_a_merge_is_told_and_follows_the_new_stream(thinning_elastic):
+    from chat.services.memberships import leave_channel
+
+    channel, owner, first, second, stayer, leaver = thinning_elastic
+    old, new = str(StreamKey(channel.pk, second.pk)), str(StreamKey(channel.pk, first.pk))
+    socket, hello = await connect(stayer)
+    assert list(hello["streams"]) == [old]
+    await sync_to_async(leave_channel)(actor=leaver, channel=channel)
+    moved = await next_of(socket, "member.moved")
+    assert (moved["from"], moved["to"], moved["stream"]) == (2, 1, new)
+    assert (await next_of(socket, "stream.removed"))["stream"] == old
+    assert (await next_of(socket, "stream.added"))["stream"] == new
+    owner_socket, _ = await connect(owner)
+    await owner_socket.send_json_to(send_frame(channel, "welcome to #1", stream=new))
+    assert (await next_of(socket, "message.created"))["message"]["content"] == "welcome to #1"
+    await socket.disconnect()
+    await owner_socket.disconnect()

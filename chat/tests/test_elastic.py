@@ -261,3 +261,42 @@ def test_two_people_joining_the_last_free_seat_cannot_overfill(make_user, make_e
     assert sorted(outcomes) == ["full", "joined"]
     assert counts(channel) == {1: 2, 2: 2}
     assert Membership.objects.filter(channel=channel, role=Role.MEMBER).count() == 4
+
+
+@pytest.mark.django_db
+def test_a_merge_appends_history_to_the_target_stream_with_contiguous_seqs(make_user, make_elastic):
+    import uuid
+
+    from chat import events
+    from chat.models import ReadMarker, StreamEvent
+    from chat.services import messages as message_service
+    from chat.streams import StreamKey
+
+    owner = make_user("owner")
+    channel = make_elastic(owner, maximum=3, target=4, minimum_percentage=40)
+    add_members(actor=owner, channel=channel, users=people(make_user, 6))
+    first, second = SubChannel.objects.filter(channel=channel).order_by("number")
+    stayer, leaver = [m.user for m in Membership.objects.filter(subchannel=second).select_related("user")]
+
+    def say(user, text):
+        return message_service.send_message(
+            actor=user, channel_id=channel.pk, content=text, client_msg_id=uuid.uuid4()
+        ).message
+
+    say(owner, "in the first")
+    old_key, new_key = StreamKey(channel.pk, second.pk), StreamKey(channel.pk, first.pk)
+    read_one = say(leaver, "second: one")
+    say(leaver, "second: two")
+    message_service.mark_read(actor=stayer, key=old_key, seq=read_one.seq)  # the stayer has one unread
+    leave_channel(actor=Membership.objects.filter(subchannel=first).exclude(user=owner).first().user, channel=channel)
+    leave_channel(actor=leaver, channel=channel)
+
+    moved = list(Message.objects.filter(content__startswith="second").order_by("seq"))
+    assert {message.stream_id for message in moved} == {str(new_key)}
+    seqs = list(StreamEvent.objects.filter(stream_id=str(new_key)).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert seqs[-1] == events.last_seq(new_key)
+    assert StreamEvent.objects.filter(stream_id=str(new_key)).latest("seq").type in {"stream.merged", "member.left"}
+    assert [m.content for m in moved] == ["second: one", "second: two"]
+    assert message_service.unread_counts(stayer, [new_key]) == {str(new_key): 1}
+    assert ReadMarker.objects.filter(user=stayer, stream_id=str(new_key)).exists()

@@ -38,12 +38,34 @@ def test_two_people_chat_live(live_server_app, new_page):
     channel = json.loads(live_server_app.manage("shell", "-c", SEED).stdout.strip().splitlines()[-1])["channel"]
     conversation = f"{url}/channels/{channel}/messages/"
     alice, bob = signed_in(new_page, url, "alice"), signed_in(new_page, url, "bob")
-    for page in (alice, bob):
-        page.goto(conversation)
-        page.wait_for_function("window.hobbiesLive && Object.keys(window.hobbiesLive.lastSeq).length > 0")
+    live = "window.hobbiesLive && Object.keys(window.hobbiesLive.lastSeq).length > 0"
+    alice.goto(conversation)
+    alice.wait_for_function(live)
     expect(alice.get_by_role("heading", name="Model trains")).to_be_visible()
 
-    # Alice types: Bob sees the typing notice, then the message, without reloading.
+    # Bob waits on the channel list: Alice's first message raises his unread count live.
+    bob.wait_for_function(live)
+    unread = bob.get_by_role("link", name="Model trains", exact=True).locator("xpath=..").locator(".unread-count")
+    expect(unread).to_have_text("0")
+    alice.get_by_placeholder("Type your message").fill("Are you there?")
+    alice.get_by_role("button", name="Send").click()
+    expect(unread).to_have_text("1")
+
+    # Reading it in the conversation clears the count (a read marker on the server).
+    bob.goto(conversation)
+    bob.wait_for_function(live)
+    expect(bob.locator(".msg", has_text="Are you there?")).to_be_visible()
+    bob.wait_for_timeout(300)
+    bob.goto(url + "/channels/")
+    expect(
+        bob.get_by_role("link", name="Model trains", exact=True).locator("xpath=..").locator(".unread-count")
+    ).to_have_text("0")
+    bob.goto(conversation)
+    bob.wait_for_function(live)
+
+    # Alice types: Bob sees the typing notice, then the message, without reloading. (Typing
+    # notices go out at most every 2 s; her last one, for the first message, must have aged.)
+    alice.wait_for_timeout(2100)
     alice.get_by_placeholder("Type your message").press_sequentially("Hello **Bob**", delay=20)
     expect(bob.locator("#typing")).to_have_text("alice is typing…")
     alice.get_by_placeholder("Type your message").press("Enter")
@@ -67,5 +89,5 @@ def test_two_people_chat_live(live_server_app, new_page):
     before = [text.strip() for text in bob.locator(".msg .msg-body").all_inner_texts()]
     bob.reload()
     after = [text.strip() for text in bob.locator(".msg .msg-body").all_inner_texts()]
-    assert before == after == ["Hello Bob, welcome aboard", "Hi Alice, @alice!"]
+    assert before == after == ["Are you there?", "Hello Bob, welcome aboard", "Hi Alice, @alice!"]
     expect(bob.locator(".msg", has_text="welcome aboard").locator(".msg-edited")).to_be_visible()
