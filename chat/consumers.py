@@ -101,8 +101,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
-        if not getattr(self, "following", None) and not hasattr(self, "member_streams"):
-            return
+        if not hasattr(self, "member_streams"):
+            return  # refused in connect (not signed in): nothing was joined
         for key in list(self.following):
             await self.channel_layer.group_discard(StreamKey.parse(key).group, self.channel_name)
         await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
