@@ -145,7 +145,7 @@ def test_only_admins_hard_delete(room, admin_user):
         service.delete_message(actor=mod, message_id=message.pk)
     service.delete_message(actor=admin_user, message_id=message.pk)
     assert not Message.objects.filter(pk=message.pk).exists()
-    bodies = list(StreamEvent.objects.filter(stream_id=str(channel.pk)).values_list("type", "body"))
+    bodies = list(StreamEvent.objects.filter(stream_id=str(channel.pk)).order_by("seq").values_list("type", "body"))
     assert bodies[-1] == ("message.deleted", {"channel": channel.pk, "message": {"id": message.pk}})
     assert "spam" not in str(bodies)
 
