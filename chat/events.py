@@ -91,14 +91,21 @@ def send_live(keys: Iterable[StreamKey], frame: dict[str, Any]) -> None:
 
 
 def group_message(handler: str, frame: dict[str, Any]) -> dict[str, Any]:
-    """A channel-layer message carrying the frame, encoded once for every recipient."""
-    return {
+    """A channel-layer message: the frame encoded once for every recipient, plus the few fields
+    consumers route on. The in-memory layer deep-copies a message per recipient, so a room-wide
+    message stays flat; only a person's own notices (few sockets) carry the frame itself."""
+    message = {
         "type": handler,
-        "frame": frame,
         "text": json.dumps(frame, separators=(",", ":"), ensure_ascii=False),
+        "kind": frame["type"],
         "stream": frame.get("stream"),
         "seq": frame.get("seq"),
+        "channel": frame.get("channel"),
+        "user_id": (frame.get("user") or {}).get("id"),
     }
+    if handler == "user.event":
+        message["frame"] = frame
+    return message
 
 
 def send_group(group: str, handler: str, frame: dict[str, Any]) -> None:

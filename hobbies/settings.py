@@ -168,7 +168,8 @@ def redis_channel_layer(url: str) -> dict:
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' own in-memory layer with its per-delivery housekeeping made periodic (chat/layers.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "chat.layers.InMemoryChannelLayer"}}
 
 # Accounts
 AUTH_USER_MODEL = "accounts.User"

@@ -1,0 +1,29 @@
+import asyncio
+
+from chat import layers
+
+
+async def test_delivers_like_the_stock_layer():
+    layer = layers.InMemoryChannelLayer()
+    one, two = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("room", one)
+    await layer.group_add("room", two)
+    await layer.group_send("room", {"type": "hello", "text": "hi"})
+    assert await layer.receive(one) == {"type": "hello", "text": "hi"}
+    assert await layer.receive(two) == {"type": "hello", "text": "hi"}
+
+
+async def test_expired_messages_still_go_but_the_scan_runs_at_most_once_a_second(monkeypatch):
+    layer = layers.InMemoryChannelLayer(expiry=0)
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "stale"})
+    await asyncio.sleep(0.01)
+    scans = []
+    original = layers.StockInMemoryChannelLayer._clean_expired
+    monkeypatch.setattr(
+        layers.StockInMemoryChannelLayer, "_clean_expired", lambda self: scans.append(1) or original(self)
+    )
+    for _ in range(50):
+        layer._clean_expired()
+    assert len(scans) == 1
+    assert channel not in layer.channels  # the expired message and its queue are gone
