@@ -64,8 +64,9 @@ def store(
     return event
 
 
-def record(key: StreamKey, event_type: str, body: dict[str, Any]) -> StreamEvent:
-    return store(key, next_seq(key), event_type, body)
+def record(key: StreamKey, event_type: str, body: dict[str, Any], message: Message | None = None) -> StreamEvent:
+    """Take the next seq and store the event: for writes that need not know the seq beforehand."""
+    return store(key, next_seq(key), event_type, body, message)
 
 
 def stream_frame(event: StreamEvent) -> dict[str, Any]:
@@ -188,8 +189,9 @@ _LEAVE_EVENTS = {"left": "member.left", "removed": "member.removed", "banned": "
 
 def _member_gone(channel: Channel, payload: dict[str, Any]) -> None:
     event_type = _LEAVE_EVENTS.get(payload.get("reason"), "member.left")
+    user = _user_ref(payload["user_id"])
     for raw in payload.get("streams", [str(channel.pk)]):
-        record(StreamKey.parse(raw), event_type, {"channel": channel.pk, "user": _user_ref(payload["user_id"])})
+        record(StreamKey.parse(raw), event_type, {"channel": channel.pk, "user": user})
     notify_streams_changed([payload["user_id"]], channel=channel.pk)
 
 

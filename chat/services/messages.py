@@ -256,8 +256,7 @@ def delete_message(*, actor, message_id: int) -> None:
         _scrub_replay(message, {"id": message_pk, "deleted": True})
         attachments.delete_for_message(message=message)
         message.delete()
-        seq = events.next_seq(key)
-        events.store(key, seq, "message.deleted", {"channel": channel_id, "message": {"id": message_pk}})
+        events.record(key, "message.deleted", {"channel": channel_id, "message": {"id": message_pk}})
 
 
 def _message_for_change(actor, message_id: int) -> tuple[Message, policy.ChannelAccess]:
@@ -271,9 +270,8 @@ def _message_for_change(actor, message_id: int) -> tuple[Message, policy.Channel
 
 
 def _record_message_event(message: Message, event_type: str) -> None:
-    key = StreamKey.parse(message.stream_id)
-    seq = events.next_seq(key)
-    events.store(key, seq, event_type, {"channel": message.channel_id, "message": message_payload(message)}, message)
+    body = {"channel": message.channel_id, "message": message_payload(message)}
+    events.record(StreamKey.parse(message.stream_id), event_type, body, message)
 
 
 def _scrub_replay(message: Message, replacement: dict) -> None:

@@ -51,6 +51,5 @@ def merge_streams(*, channel: Channel, from_subchannel_id: int, into_subchannel_
         ReadMarker.objects.update_or_create(
             user_id=marker.user_id, stream_id=str(target), defaults={"last_read_seq": carried}
         )
-    events.store(target, end + 1, "stream.merged", {"channel": channel.pk, "from": str(source), "messages": len(moved)})
-    Stream.objects.filter(pk=str(target)).update(last_seq=end + 1)
+    events.record(target, "stream.merged", {"channel": channel.pk, "from": str(source), "messages": len(moved)})
     return unsequenced + len(moved)
