@@ -2,16 +2,23 @@
 
 Delivery is exactly-once and in order per stream: the consumer remembers the last `seq` it sent
 for each stream it follows, drops anything at or below it, and when a live event skips ahead
-(two commits published out of order, a group join racing a publish) it first sends the missing
-events from the database.
+(two commits published out of order, a group join racing a publish, a message the layer dropped)
+it first sends the missing events from the database.
+
+A socket has no channel of its own in the channel layer: this process's hub (chat/hub.py) joins
+each group once and hands its messages to `deliver`, which writes them at once when they are
+next in line and nothing else is under way on this socket, and otherwise queues them for their
+turn, so frames from the browser and deliveries never interleave.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +28,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from chat import events, presence, realtime
+from chat.hub import current_hub
 from chat.attachments import AttachmentError
 from chat.exceptions import ChannelFull, ChannelNotFound, ChatError, InvalidRequest, NotAllowed
 from chat.ratelimit import TokenBucket
@@ -32,6 +40,8 @@ log = logging.getLogger(__name__)
 CLOSE_NOT_SIGNED_IN = 4401
 TYPING_DEBOUNCE_SECONDS = 2.0
 HEARTBEAT_EVERY_SECONDS = 20.0
+# Stream events queued behind a slow turn beyond this are dropped and later repaired as a gap.
+INBOX_LIMIT = 500
 
 send_rate = TokenBucket(rate=settings.MESSAGE_RATE_PER_SECOND, burst=settings.MESSAGE_RATE_BURST)
 
@@ -79,24 +89,37 @@ def positive_id(frame: dict, name: str) -> int:
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    # No channel per socket (an alias with no layer configured makes Channels open none):
+    # the hub delivers this socket's group messages to `deliver`.
+    channel_layer_alias = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection_id = uuid.uuid4().hex  # this socket in the presence store
+        self.turn = asyncio.Lock()  # one thing at a time: a frame from the browser, or a delivery that waits
+        self.inbox: deque[dict] = deque()  # deliveries waiting for their turn, in arrival order
+        self.drainer: asyncio.Task | None = None
+        self.joined: set[str] = set()  # groups this socket receives through the hub
+
     async def connect(self) -> None:
         self.user = self.scope.get("user")
         if self.user is None or not self.user.is_authenticated:
             await self.accept()
             await self.close(code=CLOSE_NOT_SIGNED_IN)
             return
+        self.hub = current_hub()
         self.following: dict[str, int] = {}  # stream key -> last seq sent to this tab
         self.member_streams: set[str] = set()
         self.viewing: set[str] = set()  # public streams followed while viewing, without membership
         self.typing_sent: dict[str, float] = {}
         self.last_heartbeat = time.monotonic()
         await self.accept()
-        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+        await self._join(user_group(self.user.pk))
         # Join the groups before reading the seqs, so nothing published in between is lost.
         keys = await database_sync_to_async(realtime.member_stream_keys)(self.user)
         await self._follow(keys, member=True)
         self.following.update(await database_sync_to_async(realtime.last_seqs)(keys))
-        await realtime.presence_connected(self.user, self.channel_name, self.member_streams)
+        await realtime.presence_connected(self.user, self.connection_id, self.member_streams)
         await self.send_json(
             {"type": "hello", "user": {"id": self.user.pk, "username": self.user.username}, "streams": self.following}
         )
@@ -104,20 +127,54 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "member_streams"):
             return  # refused in connect (not signed in): nothing was joined
-        for key in list(self.following):
-            await self.channel_layer.group_discard(StreamKey.parse(key).group, self.channel_name)
-        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
-        await realtime.presence_disconnected(self.user, self.channel_name, self.member_streams)
+        self.inbox.clear()
+        for group in list(self.joined):
+            await self._leave(group)
+        await realtime.presence_disconnected(self.user, self.connection_id, self.member_streams)
 
     async def dispatch(self, message: dict) -> None:
-        # Channels' dispatch hops to a thread to close stale database connections before every
-        # message, deliveries included: a third of the server's CPU in the fan-out benchmark.
-        # Here the database is reached only through database_sync_to_async, which does that
-        # itself around each call, and most messages are deliveries that never touch it.
+        # Channels' dispatch also hops to a thread to close stale database connections before
+        # every message; here the database is reached only through database_sync_to_async, which
+        # does that itself around each call.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        async with self.turn:
+            await handler(message)
+
+    # Deliveries from this process's hub
+
+    async def deliver(self, message: dict) -> None:
+        """Write a group message at once when nothing else is under way here and handling it
+        cannot wait (no database, no layer); otherwise queue it for its turn."""
+        if self.turn.locked() or self.inbox or self._must_wait(message):
+            if message["type"] == "user.event" or len(self.inbox) < INBOX_LIMIT:
+                self.inbox.append(message)
+            if self.drainer is None or self.drainer.done():
+                self.drainer = asyncio.get_running_loop().create_task(self._drain())
+            return
+        async with self.turn:  # free, so taken without waiting
+            await self._handle_delivery(message)
+
+    def _must_wait(self, message: dict) -> bool:
+        if message["type"] == "stream.event":
+            last = self.following.get(message["stream"])
+            return last is not None and message["seq"] > last + 1  # a gap, repaired from the database
+        if message["type"] == "stream.live":
+            return message["kind"] == "channel.deleted"  # leaves groups
+        return message["kind"] == "streams.changed"  # reads the database
+
+    async def _drain(self) -> None:
+        async with self.turn:
+            while self.inbox:
+                message = self.inbox.popleft()
+                try:
+                    await self._handle_delivery(message)
+                except Exception:
+                    log.exception("event=delivery_failed user=%s type=%s", self.user.pk, message["type"])
+
+    async def _handle_delivery(self, message: dict) -> None:
+        await getattr(self, get_handler_name(message))(message)
 
     # Frames from the browser
 
@@ -233,7 +290,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "channel": StreamKey.parse(key).channel_id,
             "user": {"id": self.user.pk, "username": self.user.username},
         }
-        await self.channel_layer.group_send(StreamKey.parse(key).group, realtime.live_event(typing))
+        await events.asend_group(StreamKey.parse(key).group, "stream.live", typing)
 
     async def on_channel_subscribe(self, frame: dict) -> None:
         key = await database_sync_to_async(realtime.viewing_stream)(self.user, positive_id(frame, "channel"))
@@ -267,7 +324,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "last_read_seq": marker,
         }
         # Every tab of this person updates its counts.
-        await self.channel_layer.group_send(user_group(self.user.pk), events.group_message("user.event", unread))
+        await events.asend_group(user_group(self.user.pk), "user.event", unread)
 
     async def on_sync(self, frame: dict) -> None:
         wanted = field(frame, "streams", dict)
@@ -322,7 +379,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         "ping": on_ping,
     }
 
-    # Events from the channel layer
+    # Group messages, in their turn
 
     async def stream_event(self, event: dict) -> None:
         key, seq = event["stream"], event["seq"]
@@ -357,14 +414,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     # Following streams
 
+    async def _join(self, group: str) -> None:
+        self.joined.add(group)
+        await self.hub.join(group, self)
+
+    async def _leave(self, group: str) -> None:
+        self.joined.discard(group)
+        await self.hub.leave(group, self)
+
     async def _follow(self, keys, *, member: bool) -> None:
         for key in keys:
-            await self.channel_layer.group_add(StreamKey.parse(key).group, self.channel_name)
+            await self._join(StreamKey.parse(key).group)
             if member:
                 self.member_streams.add(key)
 
     async def _unfollow(self, key: str) -> None:
-        await self.channel_layer.group_discard(StreamKey.parse(key).group, self.channel_name)
+        await self._leave(StreamKey.parse(key).group)
         self.following.pop(key, None)
         self.member_streams.discard(key)
         self.viewing.discard(key)
@@ -419,4 +484,4 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         now = time.monotonic()
         if now - self.last_heartbeat >= HEARTBEAT_EVERY_SECONDS:
             self.last_heartbeat = now
-            await realtime.presence_heartbeat(self.user, self.channel_name)
+            await realtime.presence_heartbeat(self.user, self.connection_id)

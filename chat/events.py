@@ -91,12 +91,13 @@ def send_live(keys: Iterable[StreamKey], frame: dict[str, Any]) -> None:
     transaction.on_commit(lambda: [send_group(group, "stream.live", frame) for group in groups])
 
 
-def group_message(handler: str, frame: dict[str, Any]) -> dict[str, Any]:
-    """A channel-layer message: the frame encoded once for every recipient, plus the few fields
-    consumers route on. The in-memory layer deep-copies a message per recipient, so a room-wide
-    message stays flat; only a person's own notices (few sockets) carry the frame itself."""
+def group_message(group: str, handler: str, frame: dict[str, Any]) -> dict[str, Any]:
+    """A channel-layer message: the frame encoded once for every recipient, plus the group (each
+    process's hub routes on it, chat/hub.py) and the few fields consumers decide on. Only a
+    person's own notices carry the frame itself."""
     message = {
         "type": handler,
+        "group": group,
         "text": json.dumps(frame, separators=(",", ":"), ensure_ascii=False),
         "kind": frame["type"],
         "stream": frame.get("stream"),
@@ -110,14 +111,22 @@ def group_message(handler: str, frame: dict[str, Any]) -> dict[str, Any]:
 
 
 def send_group(group: str, handler: str, frame: dict[str, Any]) -> None:
+    """From synchronous code, after commit: never fails the request that made the change."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, group_message(handler, frame))
+        # Encoded here, in the request's thread, not on the event loop that serves the sockets.
+        async_to_sync(layer.group_send)(group, group_message(group, handler, frame))
     except Exception:
-        # The change is committed and stored; clients catch up through sync. Never fail the request.
+        # The change is committed and stored; clients catch up through sync.
         log.exception("event=publish_failed group=%s type=%s", group, frame.get("type"))
+
+
+async def asend_group(group: str, handler: str, frame: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group, group_message(group, handler, frame))
 
 
 # Channel and membership changes from the channel services

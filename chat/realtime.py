@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chat import events, policy
@@ -90,10 +89,6 @@ def events_between(key: str, after_seq: int, before_seq: int) -> list[dict]:
     return [events.stream_frame(event) for event in stored]
 
 
-def live_event(frame: dict) -> dict:
-    return events.group_message("stream.live", frame)
-
-
 # Presence: changes are batched per stream and flushed every PRESENCE_FLUSH_SECONDS.
 
 
@@ -119,14 +114,13 @@ class PresenceBroadcaster:
             return
         user_ids = {user_id for names in batch.values() for user_id in names}
         statuses = await sync_to_async(presence_store().get_many, thread_sensitive=False)(user_ids)
-        layer = get_channel_layer()
         for key, names in batch.items():
             users = [
                 {"id": user_id, "username": name, "status": statuses[user_id].status, "text": statuses[user_id].text}
                 for user_id, name in names.items()
             ]
             frame = {"type": "presence", "stream": key, "users": users}
-            await layer.group_send(StreamKey.parse(key).group, live_event(frame))
+            await events.asend_group(StreamKey.parse(key).group, "stream.live", frame)
 
 
 broadcaster = PresenceBroadcaster()

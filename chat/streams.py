@@ -38,5 +38,3 @@ class StreamKey:
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
-
-PRESENCE_GROUP_PREFIX = "presence."

@@ -156,12 +156,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "")
 
 
+# Each worker process receives every group it serves on one hub channel (chat/hub.py): room for bursts.
+HUB_CHANNEL_CAPACITY = {"hub.*": env_int("HUB_CHANNEL_CAPACITY", 10000)}
+
+
 def redis_channel_layer(url: str) -> dict:
     # redis-py 8 reads with a 5 s socket timeout by default, which aborts channels_redis's
     # blocking receive (BZPOPMIN) on every idle socket (channels_redis issue #422): no read timeout.
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": url, "socket_timeout": None, "socket_connect_timeout": 5}]},
+        "CONFIG": {
+            "hosts": [{"address": url, "socket_timeout": None, "socket_connect_timeout": 5}],
+            "channel_capacity": HUB_CHANNEL_CAPACITY,
+        },
     }
 
 
@@ -169,7 +176,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     # Channels' own in-memory layer with its per-delivery housekeeping made periodic (chat/layers.py).
-    CHANNEL_LAYERS = {"default": {"BACKEND": "chat.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "chat.layers.InMemoryChannelLayer", "CONFIG": {"channel_capacity": HUB_CHANNEL_CAPACITY}}
+    }
 
 # Accounts
 AUTH_USER_MODEL = "accounts.User"
