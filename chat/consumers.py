@@ -28,9 +28,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from chat import events, presence, realtime
-from chat.hub import current_hub
 from chat.attachments import AttachmentError
 from chat.exceptions import ChannelFull, ChannelNotFound, ChatError, InvalidRequest, NotAllowed
+from chat.hub import current_hub
 from chat.ratelimit import TokenBucket
 from chat.services import messages as message_service
 from chat.streams import StreamKey, user_group

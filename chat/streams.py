@@ -37,4 +37,3 @@ class StreamKey:
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
-
