@@ -20,6 +20,19 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_socket_database_connections(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """WebSocket consumers under test reach the database from asgiref's one thread-sensitive
+    thread, which keeps its connection (DATABASE_CONN_MAX_AGE); PostgreSQL will not drop the
+    test database while it is open."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+
+
 @pytest.fixture
 def make_user(db) -> Callable[..., object]:
     from hobbies.accounts.models import Approval, Profile, User

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 CLOSE_NOT_SIGNED_IN = 4401
 TYPING_DEBOUNCE_SECONDS = 2.0
 HEARTBEAT_EVERY_SECONDS = 20.0
-# Stream events queued behind a slow turn beyond this are dropped and later repaired as a gap.
+# Deliveries queued behind a slow turn: beyond this many, the oldest stream message is dropped
+# (a dropped event is repaired as a gap, typing and presence are momentary).
 INBOX_LIMIT = 500
 
 send_rate = TokenBucket(rate=settings.MESSAGE_RATE_PER_SECOND, burst=settings.MESSAGE_RATE_BURST)
@@ -148,13 +149,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         """Write a group message at once when nothing else is under way here and handling it
         cannot wait (no database, no layer); otherwise queue it for its turn."""
         if self.turn.locked() or self.inbox or self._must_wait(message):
-            if message["type"] == "user.event" or len(self.inbox) < INBOX_LIMIT:
-                self.inbox.append(message)
+            self.inbox.append(message)
+            if len(self.inbox) > INBOX_LIMIT:
+                self._drop_oldest_stream_message()
             if self.drainer is None or self.drainer.done():
                 self.drainer = asyncio.get_running_loop().create_task(self._drain())
             return
         async with self.turn:  # free, so taken without waiting
             await self._handle_delivery(message)
+
+    def _drop_oldest_stream_message(self) -> None:
+        # The newest stays, so the gap before it is seen and repaired from the database; a
+        # person's own notices (streams changed, unread counts) are never dropped.
+        for index, queued in enumerate(self.inbox):
+            if queued["type"] != "user.event":
+                del self.inbox[index]
+                return
 
     def _must_wait(self, message: dict) -> bool:
         if message["type"] == "stream.event":

@@ -1,5 +1,6 @@
 """The WebSocket consumer, frame by frame (docs/protocol.md), on whichever stack the run uses."""
 
+import asyncio
 import json
 import uuid
 
@@ -10,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chat import consumers, events
+from chat import consumers, events, realtime
 from chat.models import Message, Privacy
 from chat.services import messages as message_service
 from chat.services.memberships import add_members, remove_member
@@ -383,6 +384,56 @@ async def test_a_lost_publication_is_repaired_from_the_database(room, monkeypatc
     second = await next_of(ann_socket, "message.created")
     assert (first["message"]["content"], second["message"]["content"]) == ("lost in transit", "arrives")
     assert second["seq"] == first["seq"] + 1
+    await ann_socket.disconnect()
+    await mod_socket.disconnect()
+
+
+async def test_deliveries_wait_for_the_frame_being_answered_and_a_backlog_is_repaired(room, monkeypatch):
+    """While a frame is being answered, deliveries queue for their turn (so the sender's ack comes
+    before its own message.created); past INBOX_LIMIT the oldest are dropped and the gap is
+    filled from the database, so every message still arrives once and in order."""
+    channel, mod, ann = room
+    monkeypatch.setattr(consumers, "INBOX_LIMIT", 3)
+    repairs = []
+    real_events_between = realtime.events_between
+    monkeypatch.setattr(realtime, "events_between", lambda *args: repairs.append(args) or real_events_between(*args))
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_presence_set(*args):
+        started.set()
+        await release.wait()
+
+    monkeypatch.setattr(realtime, "presence_set", slow_presence_set)
+    ann_socket, _ = await connect(ann)
+    mod_socket, _ = await connect(mod)
+    await ann_socket.send_json_to({"type": "presence.set", "status": "away"})
+    await started.wait()
+    for number in range(6):
+        await mod_socket.send_json_to(send_frame(channel, f"m{number}"))
+        answer = await next_of(mod_socket, "ack", "message.created")
+        assert answer["type"] == "ack"
+        assert (await next_of(mod_socket, "ack", "message.created"))["type"] == "message.created"
+    release.set()
+    created = [await next_of(ann_socket, "message.created") for _ in range(6)]
+    assert [frame["message"]["content"] for frame in created] == [f"m{number}" for number in range(6)]
+    assert [frame["seq"] for frame in created] == list(range(created[0]["seq"], created[0]["seq"] + 6))
+    assert repairs  # some were dropped and fetched again
+    assert await quiet(ann_socket)
+    await ann_socket.disconnect()
+    await mod_socket.disconnect()
+
+
+async def test_in_order_deliveries_never_reach_the_database(room, monkeypatch):
+    channel, mod, ann = room
+    ann_socket, _ = await connect(ann)
+    mod_socket, _ = await connect(mod)
+    monkeypatch.setattr(realtime, "events_between", lambda *args: pytest.fail("an in-order delivery read the database"))
+    for number in range(20):
+        await mod_socket.send_json_to(send_frame(channel, f"m{number}"))
+        await next_of(mod_socket, "ack")
+    assert [(await next_of(ann_socket, "message.created"))["message"]["content"] for _ in range(20)] == [
+        f"m{number}" for number in range(20)
+    ]
     await ann_socket.disconnect()
     await mod_socket.disconnect()
 

@@ -1,6 +1,6 @@
 import asyncio
 
-from chat import layers
+from chat import hub, layers
 
 
 async def test_delivers_like_the_stock_layer():
@@ -27,3 +27,22 @@ async def test_expired_messages_still_go_but_the_scan_runs_at_most_once_a_second
         layer._clean_expired()
     assert len(scans) == 1
     assert channel not in layer.channels  # the expired message and its queue are gone
+
+
+async def test_hub_channels_get_their_configured_capacity(settings):
+    layer = layers.InMemoryChannelLayer(**settings.CHANNEL_LAYERS["default"].get("CONFIG", {}))
+    hub_channel = await layer.new_channel(prefix=hub.CHANNEL_PREFIX)
+    assert layer.get_capacity(hub_channel) == settings.HUB_CHANNEL_CAPACITY["hub.*"]
+    assert layer.get_capacity(await layer.new_channel()) == 100
+
+
+async def test_an_expired_message_unsubscribes_a_socket_channel_but_never_the_hub(monkeypatch):
+    monkeypatch.setattr(layers, "CLEAN_EVERY_SECONDS", 0)
+    layer = layers.InMemoryChannelLayer(expiry=0)
+    socket_channel, hub_channel = await layer.new_channel(), await layer.new_channel(prefix=hub.CHANNEL_PREFIX)
+    for channel in (socket_channel, hub_channel):
+        await layer.group_add("room", channel)
+        await layer.send(channel, {"type": "stale"})
+    await asyncio.sleep(0.01)
+    layer._clean_expired()
+    assert list(layer.groups["room"]) == [hub_channel]
