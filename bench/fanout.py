@@ -3,11 +3,12 @@
     .venv/bin/python bench/fanout.py --members 1000 --senders 10 --messages 300 --rate 10 --compare
 
 Starts its own daphne process (a fresh SQLite install, or PostgreSQL + Redis with --stack
-postgres-redis), seeds the members, connects one WebSocket per member speaking the real
-protocol, and prints delivery latency (send -> every member's message.created), deliveries/s,
-lost and duplicated deliveries, and the server's memory. --compare runs the same load first
-against bench/baseline_app.py (bare Channels, no database) and prints ours/baseline ratios,
-so figures taken on a noisy shared machine are read as ratios from one run.
+postgres-redis), seeds the members with `manage.py seed_demo --sessions`, connects one
+WebSocket per member speaking the real protocol, and prints delivery latency (send -> every
+member's message.created), deliveries/s, lost and duplicated deliveries, and the server's
+memory. --compare runs the same load first against bench/baseline_app.py (bare Channels, no
+database) and prints ours/baseline ratios, so figures taken on a noisy shared machine are read
+as ratios from one run.
 """
 
 from __future__ import annotations
@@ -32,29 +33,6 @@ sys.path.insert(0, str(ROOT))
 
 from tests.rig.databases import PostgresServer, RedisServer  # noqa: E402
 from tests.rig.servers import free_port, stop_process, wait_for_port  # noqa: E402
-
-SEED = """
-import json
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, BACKEND_SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
-from hobbies.accounts.models import User
-from chat.models import Privacy
-from chat.services.channels import create_channel
-from chat.services.memberships import create_memberships
-users = User.objects.bulk_create([User(username=f"bench{{i}}", password="!") for i in range({members})])
-users = list(User.objects.filter(username__startswith="bench").order_by("pk"))
-channel = create_channel(actor=users[0], name="bench", privacy=Privacy.PUBLIC)
-create_memberships(channel, users[1:])
-keys = []
-for user in users:
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    keys.append(session.session_key)
-print(json.dumps({{"channel": channel.pk, "sessions": keys}}))
-"""
 
 
 @dataclass
@@ -101,12 +79,15 @@ class Server:
         if self.baseline:
             return {"channel": 1, "sessions": ["none"] * self.members}
         manage = [sys.executable, str(ROOT / "manage.py")]
-        subprocess.run([*manage, "migrate", "--noinput"], env=self.env, cwd=ROOT, check=True, capture_output=True)
-        script = SEED.format(members=self.members)
-        out = subprocess.run(
-            [*manage, "shell", "-c", script], env=self.env, cwd=ROOT, check=True, capture_output=True, text=True
-        )
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        sessions = self.data_dir / "sessions.json"
+        for command in (
+            ["migrate", "--noinput"],
+            ["seed_demo", "--users", str(self.members), "--fast-passwords", "--sessions", str(sessions)],
+        ):
+            subprocess.run([*manage, *command], env=self.env, cwd=ROOT, check=True, capture_output=True)
+        seeded = json.loads(sessions.read_text())
+        # Everyone is in "Demo public"; the first ten also follow "Demo private".
+        return {"channel": seeded["channels"]["public"], "sessions": list(seeded["sessions"].values())}
 
     def start(self) -> None:
         app = "bench.baseline_app:application" if self.baseline else "hobbies.asgi:application"

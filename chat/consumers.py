@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 CLOSE_NOT_SIGNED_IN = 4401
 TYPING_DEBOUNCE_SECONDS = 2.0
 HEARTBEAT_EVERY_SECONDS = 20.0
+RESYNC_REASON = "Too much was missed; reload."
 # Deliveries queued behind a slow turn: beyond this many, the oldest stream message is dropped
 # (a dropped event is repaired as a gap, typing and presence are momentary).
 INBOX_LIMIT = 500
@@ -354,7 +355,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                     "not_found", "That stream does not exist or is not visible to you.", ref="sync", stream=raw
                 )
             elif replay.too_far_behind:
-                await self.send_json({"type": "resync", "stream": raw, "reason": "Too much was missed; reload."})
+                await self.send_json({"type": "resync", "stream": raw, "reason": RESYNC_REASON})
             else:
                 for event_frame in replay.frames:
                     await self.send_json(event_frame)
@@ -396,7 +397,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         last = self.following.get(key)
         if last is None or seq <= last:
             return  # not followed here, or already sent (replay or gap repair got there first)
-        if seq > last + 1:
+        if seq - last - 1 > settings.SYNC_REPLAY_LIMIT:
+            await self.send_json({"type": "resync", "stream": key, "reason": RESYNC_REASON})
+        elif seq > last + 1:
             missing = await database_sync_to_async(realtime.events_between)(key, last, seq)
             for missing_frame in missing:
                 await self.send_json(missing_frame)

@@ -13,30 +13,6 @@ from websockets.asyncio.client import connect
 
 from tests.rig.servers import LiveServer
 
-SEED = """
-import json
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
-from chat.models import Privacy
-from chat.services.channels import create_channel
-from chat.services.memberships import add_members
-from hobbies.accounts.models import User
-
-alice = User.objects.create_user("alice", password="!")
-bob = User.objects.create_user("bob", password="!")
-channel = create_channel(actor=alice, name="Workers", privacy=Privacy.PRIVATE)
-add_members(actor=alice, channel=channel, users=[bob])
-sessions = {}
-for user in (alice, bob):
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    sessions[user.username] = session.session_key
-print(json.dumps({"channel": channel.pk, "sessions": sessions}))
-"""
-
 
 @pytest.fixture
 def two_workers(postgres_url, redis_url, tmp_path):
@@ -56,8 +32,11 @@ def two_workers(postgres_url, redis_url, tmp_path):
     servers = [LiveServer(tmp_path / name, env) for name in ("one", "two")]
     for server in servers:
         server.start()
-    seeded = json.loads(servers[0].manage("shell", "-c", SEED).stdout.strip().splitlines()[-1])
-    yield servers, seeded
+    sessions = tmp_path / "sessions.json"
+    servers[0].manage("seed_demo", "--users", "2", "--fast-passwords", "--sessions", str(sessions))
+    seeded = json.loads(sessions.read_text())
+    # demo0001 and demo0002 share the private demo channel.
+    yield servers, {"channel": seeded["channels"]["private"], "sessions": seeded["sessions"]}
     for server in servers:
         server.stop()
 
@@ -90,9 +69,9 @@ def test_messages_cross_workers_and_a_reconnecting_client_catches_up_exactly(two
     key = str(channel)
 
     async def scenario():
-        async with socket_to(servers[0], sessions["alice"]) as alice:
+        async with socket_to(servers[0], sessions["demo0001"]) as alice:
             await next_of(alice, "hello")
-            async with socket_to(servers[1], sessions["bob"]) as bob:
+            async with socket_to(servers[1], sessions["demo0002"]) as bob:
                 await next_of(bob, "hello")
                 # Worker one to worker two, and back.
                 await alice.send(json.dumps(send_frame(channel, "hello from worker one")))
@@ -121,7 +100,7 @@ def test_messages_cross_workers_and_a_reconnecting_client_catches_up_exactly(two
             await alice.send(json.dumps({"type": "ping", "id": "flushed"}))
             await next_of(alice, "pong")
 
-        async with socket_to(servers[1], sessions["bob"]) as bob:
+        async with socket_to(servers[1], sessions["demo0002"]) as bob:
             hello = await next_of(bob, "hello")
             await bob.send(json.dumps({"type": "sync", "streams": {key: bob_seen}}))
             replayed = []

@@ -388,6 +388,24 @@ async def test_a_lost_publication_is_repaired_from_the_database(room, monkeypatc
     await mod_socket.disconnect()
 
 
+async def test_a_gap_larger_than_the_replay_limit_is_told_to_resync(room, monkeypatch, settings):
+    channel, mod, ann = room
+    settings.SYNC_REPLAY_LIMIT = 2
+    ann_socket, _ = await connect(ann)
+    mod_socket, _ = await connect(mod)
+    real_send_group = events.send_group
+    monkeypatch.setattr(events, "send_group", lambda *args: None)  # the layer loses three
+    for number in range(3):
+        await mod_socket.send_json_to(send_frame(channel, f"lost {number}"))
+        await next_of(mod_socket, "ack")
+    monkeypatch.setattr(events, "send_group", real_send_group)
+    await mod_socket.send_json_to(send_frame(channel, "arrives"))
+    assert (await next_of(ann_socket, "resync", "message.created"))["type"] == "resync"
+    assert (await next_of(ann_socket, "message.created"))["message"]["content"] == "arrives"
+    await ann_socket.disconnect()
+    await mod_socket.disconnect()
+
+
 async def test_deliveries_wait_for_the_frame_being_answered_and_a_backlog_is_repaired(room, monkeypatch):
     """While a frame is being answered, deliveries queue for their turn (so the sender's ack comes
     before its own message.created); past INBOX_LIMIT the oldest are dropped and the gap is

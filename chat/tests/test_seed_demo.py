@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from chat.management.commands.seed_demo import DEMO_PASSWORD
 from chat.models import Channel, ChannelType, Membership, Privacy, SubChannel
@@ -70,6 +72,23 @@ def test_five_thousand_users_in_well_under_a_minute():
     assert time.monotonic() - started < 60
     assert User.objects.count() == 5000
     assert membership_counts()["Demo elastic"] == 5000
+
+
+@pytest.mark.django_db
+def test_sessions_sign_every_demo_user_in_for_load_tests(tmp_path, client):
+    path = tmp_path / "sessions.json"
+    assert "Sessions of 3 demo users written" in seed("--users", "3", "--sessions", str(path))
+    seeded = json.loads(path.read_text())
+    assert seeded["channels"] == {
+        "public": Channel.objects.get(name="Demo public").pk,
+        "private": Channel.objects.get(name="Demo private").pk,
+        "elastic": None,
+    }
+    assert sorted(seeded["sessions"]) == ["demo0001", "demo0002", "demo0003"]
+    client.cookies["sessionid"] = seeded["sessions"]["demo0002"]
+    response = client.get(reverse("chat-channels"))
+    assert response.status_code == 200
+    assert response.context["user"].username == "demo0002"
 
 
 @pytest.mark.django_db

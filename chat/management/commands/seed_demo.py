@@ -3,9 +3,14 @@ optionally an elastic one. Safe to run again: what exists is kept, what is missi
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from importlib import import_module
+from pathlib import Path
 
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -39,8 +44,17 @@ class Command(BaseCommand):
             help=f"Benchmarks only: hash the password with {FAST_ITERATIONS} PBKDF2 iterations "
             "(Django re-hashes it at full strength on first sign-in).",
         )
+        parser.add_argument(
+            "--sessions",
+            type=Path,
+            metavar="FILE",
+            help="Load tests only: sign every demo user in (one new session each) and write the "
+            "session keys and channel ids to FILE as JSON.",
+        )
 
-    def handle(self, *args, users: int, elastic: bool, fast_passwords: bool, **options) -> None:
+    def handle(
+        self, *args, users: int, elastic: bool, fast_passwords: bool, sessions: Path | None = None, **options
+    ) -> None:
         if users < 2:
             raise CommandError("--users must be at least 2.")
         started = time.monotonic()
@@ -51,6 +65,7 @@ class Command(BaseCommand):
             self._fill(owner, public, people)
             private = self._channel(owner, "Demo private", Privacy.PRIVATE)
             self._fill(owner, private, people[:PRIVATE_MEMBERS])
+            channels = {"public": public.pk, "private": private.pk, "elastic": None}
             if elastic:
                 maximum = max(2, math.ceil(users / ELASTIC_TARGET) + 1)
                 channel = self._channel(
@@ -63,6 +78,11 @@ class Command(BaseCommand):
                     minimum_membership_percentage=20,
                 )
                 self._fill(owner, channel, people)
+                channels["elastic"] = channel.pk
+        if sessions is not None:
+            keys = {user.username: self._sign_in(user) for user in people}
+            sessions.write_text(json.dumps({"channels": channels, "sessions": keys}))
+            self.stdout.write(f"Sessions of {len(keys)} demo users written to {sessions}.")
         self.stdout.write(
             f"Demo users: {users} ({created} new), {demo_username(1)} to {demo_username(users)}; "
             f"{owner.username} moderates the demo channels."
@@ -88,6 +108,16 @@ class Command(BaseCommand):
             Profile.objects.bulk_create([Profile(user=user) for user in new_users], batch_size=1000)
         by_name = {user.username: user for user in User.objects.filter(username__in=names)}
         return [by_name[name] for name in names], len(missing)
+
+    @staticmethod
+    def _sign_in(user: User) -> str:
+        # What django.contrib.auth.login stores, without a request: the session cookie's value.
+        session = import_module(settings.SESSION_ENGINE).SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        return session.session_key
 
     def _channel(self, owner: User, name: str, privacy: str, **fields) -> Channel:
         channel = Channel.objects.filter(name=name, created_by=owner, is_direct=False).first()
