@@ -31,7 +31,6 @@ from chat import events, presence, realtime
 from chat.attachments import AttachmentError
 from chat.exceptions import ChannelFull, ChannelNotFound, ChatError, InvalidRequest, NotAllowed
 from chat.hub import current_hub
-from chat.ratelimit import TokenBucket
 from chat.services import messages as message_service
 from chat.streams import StreamKey, user_group
 
@@ -44,8 +43,6 @@ RESYNC_REASON = "Too much was missed; reload."
 # Deliveries queued behind a slow turn: beyond this many, the oldest stream message is dropped
 # (a dropped event is repaired as a gap, typing and presence are momentary).
 INBOX_LIMIT = 500
-
-send_rate = TokenBucket(rate=settings.MESSAGE_RATE_PER_SECOND, burst=settings.MESSAGE_RATE_BURST)
 
 
 class FrameError(Exception):
@@ -252,8 +249,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         metadata = field(frame, "metadata", dict, required=False)
         attachment_ids = field(frame, "attachments", list, required=False)
         stream = self._stream_field(frame)
-        if not send_rate.allow(self.user.pk):
-            raise FrameError("rate_limited", "You are sending too fast; slow down a little.")
         result = await database_sync_to_async(message_service.send_message)(
             actor=self.user,
             channel_id=channel_id,

@@ -16,7 +16,7 @@ from django.db.models import Count, F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from chat import attachments, events, policy
+from chat import attachments, events, policy, ratelimit
 from chat.exceptions import ChatError, InvalidRequest, NotAllowed
 from chat.models import (
     Channel,
@@ -64,6 +64,14 @@ class SlowMode(MessageRefused):
 
     def __init__(self, seconds: int, retry_after: float) -> None:
         super().__init__(f"Slow mode is on: one message every {seconds} seconds. Wait {retry_after:.0f} s.")
+        self.retry_after = retry_after
+
+
+class RateLimited(MessageRefused):
+    code = "rate_limited"
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("You are sending too fast; slow down a little.")
         self.retry_after = retry_after
 
 
@@ -117,6 +125,9 @@ def send_message(
     metadata = check_metadata(metadata)
     if earlier := _sent_before(actor, client_msg_id):
         return SendResult(earlier, created=False)
+    # Per person, whichever tab, worker or page the send comes from; a retry above costs nothing.
+    if wait := ratelimit.send_rate().take(actor.pk):
+        raise RateLimited(retry_after=wait)
     try:
         with transaction.atomic():
             message = _store_new_message(actor, channel_id, content, client_msg_id, metadata, stream, attachment_ids)

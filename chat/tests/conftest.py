@@ -7,7 +7,17 @@ from dataclasses import dataclass
 
 import pytest
 
+from chat import ratelimit
 from chat.models import Ban, Channel, ChannelType, Mode, Privacy, Role
+
+
+@pytest.fixture(autouse=True)
+def _fresh_send_rate(monkeypatch) -> None:
+    """Every test starts with full send buckets (user ids repeat from test to test), roomy enough
+    for tests that build history through the send service. The limit has tests of its own, which
+    patch in tighter buckets."""
+    bucket = ratelimit.TokenBucket(rate=1000, burst=1000)
+    monkeypatch.setattr(ratelimit, "send_rate", lambda: bucket)
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chat import consumers, events, realtime
+from chat import consumers, events, ratelimit, realtime
 from chat.models import Message, Privacy
+from chat.ratelimit import TokenBucket
 from chat.services import messages as message_service
 from chat.services.memberships import add_members, remove_member
 from chat.streams import StreamKey
@@ -193,13 +194,18 @@ async def test_private_channel_of_others_is_not_found(room, outsider):
 
 async def test_the_send_rate_is_limited_per_user(room, monkeypatch):
     channel, _, ann = room
-    monkeypatch.setattr(consumers, "send_rate", consumers.TokenBucket(rate=0.01, burst=2))
+    bucket = TokenBucket(rate=0.01, burst=2)
+    monkeypatch.setattr(ratelimit, "send_rate", lambda: bucket)
     communicator, _ = await connect(ann)
     for _ in range(2):
         await communicator.send_json_to(send_frame(channel))
         await next_of(communicator, "ack")
-    await communicator.send_json_to(send_frame(channel))
-    assert (await next_of(communicator, "error"))["code"] == "rate_limited"
+    refused = send_frame(channel)
+    await communicator.send_json_to(refused)
+    error = await next_of(communicator, "error")
+    assert (error["code"], error["client_msg_id"]) == ("rate_limited", refused["client_msg_id"])
+    assert 0 < error["retry_after"] <= 100
+    await still_open(communicator)
     await communicator.disconnect()
 
 

@@ -1,6 +1,10 @@
 import asyncio
 
+import pytest
+from channels_redis.core import RedisChannelLayer
+
 from chat import hub, layers
+from hobbies.settings import redis_channel_layer
 
 
 async def test_delivers_like_the_stock_layer():
@@ -29,10 +33,13 @@ async def test_expired_messages_still_go_but_the_scan_runs_at_most_once_a_second
     assert channel not in layer.channels  # the expired message and its queue are gone
 
 
-async def test_hub_channels_get_their_configured_capacity(settings):
-    layer = layers.InMemoryChannelLayer(**settings.CHANNEL_LAYERS["default"].get("CONFIG", {}))
+@pytest.mark.parametrize("layer_class", [layers.InMemoryChannelLayer, RedisChannelLayer])
+async def test_hub_channels_get_their_configured_capacity(settings, layer_class):
+    assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["channel_capacity"] == settings.HUB_CHANNEL_CAPACITY
+    assert redis_channel_layer("redis://localhost")["CONFIG"]["channel_capacity"] == settings.HUB_CHANNEL_CAPACITY
+    layer = layer_class(channel_capacity=settings.HUB_CHANNEL_CAPACITY)
     hub_channel = await layer.new_channel(prefix=hub.CHANNEL_PREFIX)
-    assert layer.get_capacity(hub_channel) == settings.HUB_CHANNEL_CAPACITY["hub.*"]
+    assert layer.get_capacity(hub_channel) == settings.HUB_CHANNEL_CAPACITY["hub.*"] == 10000
     assert layer.get_capacity(await layer.new_channel()) == 100
 
 

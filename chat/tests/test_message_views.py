@@ -13,8 +13,9 @@ from django.shortcuts import resolve_url
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from chat import events
+from chat import events, ratelimit
 from chat.models import Channel, Membership, Message, Privacy, Role
+from chat.ratelimit import TokenBucket
 from chat.services import messages as service
 from chat.services.memberships import add_members, ban_user
 from chat.streams import StreamKey
@@ -520,6 +521,18 @@ def test_slow_mode_refuses_a_members_second_send_with_the_wait(client, room):
     for text in ("moderators", "are not slowed"):
         client.post(url("chat-send", channel), {"content": text})
     assert Message.objects.filter(author=mod).count() == 2
+
+
+@pytest.mark.django_db
+def test_sending_without_javascript_shares_the_send_rate(client, room, monkeypatch):
+    channel, _, ann, _ = room
+    bucket = TokenBucket(rate=0.01, burst=1)
+    monkeypatch.setattr(ratelimit, "send_rate", lambda: bucket)
+    signed_in(client, ann)
+    assert flashed(client.post(url("chat-send", channel), {"content": "one"}, follow=True).content.decode()) == []
+    refused = client.post(url("chat-send", channel), {"content": "two"}, follow=True)
+    assert flashed(refused.content.decode()) == ["You are sending too fast; slow down a little."]
+    assert list(Message.objects.filter(author=ann).values_list("content", flat=True)) == ["one"]
 
 
 @pytest.mark.django_db

@@ -2,9 +2,10 @@ import uuid
 
 import pytest
 
-from chat import events
+from chat import events, ratelimit
 from chat.exceptions import ChannelNotFound, InvalidRequest, NotAllowed
 from chat.models import Message, MessageRevision, Privacy, StreamEvent
+from chat.ratelimit import TokenBucket
 from chat.services import messages as service
 from chat.services.memberships import add_members, ban_user
 from chat.streams import StreamKey
@@ -170,6 +171,22 @@ def test_slow_mode_spaces_out_members_but_not_moderators(room):
     send(mod, channel, "at all")
     with pytest.raises(NotAllowed):
         service.set_slow_mode(actor=ann, channel_id=channel.pk, seconds=0)
+
+
+@pytest.mark.django_db
+def test_the_send_rate_is_per_person_and_a_retry_costs_nothing(room, monkeypatch):
+    channel, mod, ann = room
+    bucket = TokenBucket(rate=0.01, burst=2)
+    monkeypatch.setattr(ratelimit, "send_rate", lambda: bucket)
+    first = send(ann, channel, "one")
+    send(ann, channel, "one again", client_msg_id=first.message.client_msg_id)  # a retry: no token
+    send(ann, channel, "two")
+    with pytest.raises(service.RateLimited) as refused:
+        send(ann, channel, "three")
+    assert refused.value.code == "rate_limited"
+    assert 0 < refused.value.retry_after <= 100
+    assert send(mod, channel, "others still send").created
+    assert Message.objects.filter(author=ann).count() == 2
 
 
 @pytest.mark.django_db
