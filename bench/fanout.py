@@ -148,7 +148,9 @@ async def member(
                     results.delivered += 1
                     results.last_delivery = now
                 if len(seen) >= expected:
-                    break
+                    # Stay connected until the run ends: a thousand sockets closing while the
+                    # last message is still being written would slow it down for the others.
+                    done.set()
             elif frame["type"] == "error":
                 results.errors += 1
     done.set()

@@ -14,14 +14,17 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.socket_db import SocketDatabaseMiddleware  # noqa: E402
 from hobbies.accounts.ws import OidcSessionExpiryMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # The expiry check sits inside the auth stack: it reads the session that stack loads.
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(OidcSessionExpiryMiddleware(URLRouter(websocket_urlpatterns)))
+        "websocket": SocketDatabaseMiddleware(
+            AllowedHostsOriginValidator(
+                AuthMiddlewareStack(OidcSessionExpiryMiddleware(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

@@ -135,13 +135,10 @@ TEMPLATES = [
 
 # Database: SQLite in WAL mode by default; DATABASE_URL (postgres://...) to scale out.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
-# Connections are reused for this many seconds (0: a new one per request). WebSocket consumers
-# reach the database from one thread per process, where opening a connection per call was half
-# the cost of connecting a socket (docs/performance.md).
-DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 300, minimum=0)
-DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True)
-}
+# A request's connection closes with the request (under ASGI each request has its own thread, so
+# it could not be reused); the sockets' one thread per process keeps its own (chat/socket_db.py).
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+SOCKET_DB_CONN_MAX_AGE = env_int("SOCKET_DB_CONN_MAX_AGE", 300, minimum=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so
