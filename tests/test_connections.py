@@ -6,6 +6,7 @@ import asyncio
 import json
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -60,4 +61,6 @@ def test_requests_close_their_connections_and_sockets_share_one(worker):
             for socket in opened:
                 await socket.close()
 
-    assert asyncio.run(sockets_open()) == 1
+    # A thread of its own: a session-scoped Playwright browser may own this thread's event loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, sockets_open()).result() == 1
