@@ -105,9 +105,7 @@ class Hub:
         while self._reader is asyncio.current_task():
             try:
                 message = await self.layer.receive(self.channel_name)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
+            except Exception:  # (not CancelledError: a BaseException, so a stop still stops it)
                 # A lost message is repaired by each socket's gap check; a dead reader would not be.
                 log.exception("event=hub_receive_failed channel=%s", self.channel_name)
                 await asyncio.sleep(RETRY_SECONDS)
