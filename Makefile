@@ -31,9 +31,12 @@ run: migrate
 sysdeps:
 	bash scripts/system-packages.sh
 
+# Style, then the layers (import-linter contracts in pyproject.toml) and no import circle.
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/import_cycles.py chat hobbies
 
 check: $(VENV)/.dev
 	$(BIN)/python manage.py check --fail-level WARNING

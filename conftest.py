@@ -23,7 +23,7 @@ def _fast_password_hashing(settings) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _close_socket_database_connections(django_db_setup, django_db_blocker) -> Iterator[None]:
     """WebSocket consumers under test reach the database from asgiref's one thread-sensitive
-    thread, which may keep its connection (chat/socket_db.py); PostgreSQL will not drop the
+    thread, which may keep its connection (chat/realtime/socket_db.py); PostgreSQL will not drop the
     test database while it is open."""
     yield
     from asgiref.sync import SyncToAsync

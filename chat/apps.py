@@ -8,6 +8,6 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from chat.socket_db import keep_socket_connection
+        from chat.realtime.socket_db import keep_socket_connection
 
         connection_created.connect(keep_socket_connection, dispatch_uid="chat.keep_socket_connection")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from chat.streams import StreamKey, user_group
@@ -93,7 +94,7 @@ def send_live(keys: Iterable[StreamKey], frame: dict[str, Any]) -> None:
 
 def group_message(group: str, handler: str, frame: dict[str, Any]) -> dict[str, Any]:
     """A channel-layer message: the frame encoded once for every recipient, plus the group (each
-    process's hub routes on it, chat/hub.py) and the few fields consumers decide on. Only a
+    process's hub routes on it, chat/realtime/hub.py) and the few fields consumers decide on. Only a
     person's own notices carry the frame itself."""
     message = {
         "type": handler,
@@ -146,9 +147,8 @@ def _deliver(event: dict[str, Any]) -> None:
 
 
 def _user_ref(user_id: int) -> dict[str, Any]:
-    from hobbies.accounts.models import User
-
-    return {"id": user_id, "username": User.objects.filter(pk=user_id).values_list("username", flat=True).first()}
+    username = get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()
+    return {"id": user_id, "username": username}
 
 
 def _membership_streams(channel: Channel, user_ids: Iterable[int]) -> dict[int, tuple[dict, list[StreamKey]]]:

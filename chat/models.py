@@ -344,7 +344,7 @@ class Message(models.Model):
         return f"{self.author} in {self.channel}: {self.content[:40]}"
 
 
-# --- Attachments (issue 5; rules and storage in chat/attachments.py) ---
+# --- Attachments (issue 5; rules in chat/services/attachments.py, storage in chat/attachments/) ---
 
 
 class AttachmentState(models.TextChoices):

@@ -13,8 +13,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from chat.routing import websocket_urlpatterns  # noqa: E402
-from chat.socket_db import SocketDatabaseMiddleware  # noqa: E402
+from chat.realtime.routing import websocket_urlpatterns  # noqa: E402
+from chat.realtime.socket_db import SocketDatabaseMiddleware  # noqa: E402
 from hobbies.accounts.ws import OidcSessionExpiryMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(

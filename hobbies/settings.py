@@ -136,7 +136,7 @@ TEMPLATES = [
 # Database: SQLite in WAL mode by default; DATABASE_URL (postgres://...) to scale out.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
 # A request's connection closes with the request (under ASGI each request has its own thread, so
-# it could not be reused); the sockets' one thread per process keeps its own (chat/socket_db.py).
+# it could not be reused); the sockets' one thread per process keeps its own (chat/realtime/socket_db.py).
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
 SOCKET_DB_CONN_MAX_AGE = env_int("SOCKET_DB_CONN_MAX_AGE", 300, minimum=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -159,7 +159,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "")
 
 
-# Each worker process receives every group it serves on one hub channel (chat/hub.py): room for bursts.
+# Each worker process receives every group it serves on one hub channel (chat/realtime/hub.py): room for bursts.
 HUB_CHANNEL_CAPACITY = {"hub.*": env_int("HUB_CHANNEL_CAPACITY", 10000)}
 
 
@@ -178,9 +178,12 @@ def redis_channel_layer(url: str) -> dict:
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
-    # Channels' own in-memory layer with its per-delivery housekeeping made periodic (chat/layers.py).
+    # Channels' own in-memory layer with its per-delivery housekeeping made periodic (chat/realtime/layers.py).
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "chat.layers.InMemoryChannelLayer", "CONFIG": {"channel_capacity": HUB_CHANNEL_CAPACITY}}
+        "default": {
+            "BACKEND": "chat.realtime.layers.InMemoryChannelLayer",
+            "CONFIG": {"channel_capacity": HUB_CHANNEL_CAPACITY},
+        }
     }
 
 # Accounts
@@ -302,7 +305,7 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
-# --- Attachments (chat/attachments.py; docs/attachments.md explains every variable) ---------
+# --- Attachments (chat/attachments/, chat/services/attachments.py; docs/attachments.md) ---------
 # Storage is chosen here only: "local" keeps files under MEDIA_ROOT (uploaded through a Django
 # view); "s3" uses django-storages' S3Storage on a private bucket (browsers upload with a
 # pre-signed POST). Credentials are never settings: boto3 reads AWS_ACCESS_KEY_ID /

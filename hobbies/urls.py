@@ -5,6 +5,6 @@ admin.site.site_header = "Hobbies Community administration"
 
 urlpatterns = [
     path("", include("hobbies.accounts.urls")),
-    path("", include("chat.urls")),
+    path("", include("chat.web.urls")),
     path("admin/", admin.site.urls),
 ]

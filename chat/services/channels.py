@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from chat import attachments, policy
+from chat import policy
 from chat.events import publish_on_commit
 from chat.exceptions import NotAllowed
 from chat.models import Channel, ChannelType, Membership, Mode, ModeratorSeat, Privacy, Role
-from chat.services import elastic
+from chat.services import attachments, elastic
 from chat.services.access import require_visible
 from chat.services.memberships import create_memberships
 

@@ -1,4 +1,4 @@
-"""Sending, editing, redacting and deleting messages; read markers.
+"""Sending, editing, redacting and deleting messages; slow mode.
 
 Each write happens in one transaction that also records its sequenced stream event, and the
 event is sent only after commit (chat/events.py).
@@ -12,25 +12,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from chat import attachments, events, policy, ratelimit
+from chat import events, policy
 from chat.exceptions import ChatError, InvalidRequest, NotAllowed
-from chat.models import (
-    Channel,
-    Membership,
-    Message,
-    MessageRevision,
-    ModeratorSeat,
-    ReadMarker,
-    Role,
-    StreamEvent,
-)
+from chat.models import Channel, Membership, Message, MessageRevision, ModeratorSeat, Role, StreamEvent
 from chat.rendering import render_message
+from chat.services import attachments, ratelimit, read_markers
 from chat.services.access import get_channel_access
 from chat.services.memberships import BANNED_MESSAGE, join_channel
+from chat.services.payloads import message_payload
 from chat.streams import StreamKey
 
 MAX_CONTENT_BYTES = 4096
@@ -117,7 +109,7 @@ def send_message(
 ) -> SendResult:
     """Store a message and its `message.created` event; a retry with the same client_msg_id returns the first.
 
-    `attachment_ids` are the sender's finished uploads (chat/attachments.py): listed in the
+    `attachment_ids` are the sender's finished uploads (chat/services/attachments.py): listed in the
     metadata and attached in the same transaction, so a failed send attaches nothing.
     """
     content = check_content(content, with_files=bool(attachment_ids))
@@ -174,7 +166,7 @@ def _store_new_message(
     message.author = actor
     attachments.attach(actor=actor, message=message, ids=[item["id"] for item in files])
     events.store(key, seq, "message.created", {"channel": channel.pk, "message": message_payload(message)}, message)
-    _advance_marker(actor, key, seq)
+    read_markers.advance_marker(actor, key, seq)
     return message
 
 
@@ -293,24 +285,6 @@ def _scrub_replay(message: Message, replacement: dict) -> None:
     StreamEvent.objects.bulk_update(stored, ["body"])
 
 
-def message_payload(message: Message) -> dict:
-    author = message.author
-    return {
-        "id": message.pk,
-        "channel": message.channel_id,
-        "stream": message.stream_id,
-        "seq": message.seq,
-        "author": {"id": author.pk, "username": author.username} if author else None,
-        "content": message.content,
-        "html": message.html,
-        "metadata": message.metadata,
-        "client_msg_id": str(message.client_msg_id) if message.client_msg_id else None,
-        "created_at": message.created_at.isoformat(),
-        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
-        "redacted": message.redacted_at is not None,
-    }
-
-
 MAX_SLOW_MODE_SECONDS = 3600
 
 
@@ -329,67 +303,3 @@ def set_slow_mode(*, actor, channel_id: int, seconds: int) -> Channel:
             channel, "channel.updated", {"name": channel.name, "mode": channel.mode, "slow_mode_seconds": seconds}
         )
     return channel
-
-
-# Read markers
-
-
-def mark_read(*, actor, key: StreamKey, seq: int) -> tuple[int, int]:
-    """Move the reader's marker up to `seq` (never down); returns (marker, unread count)."""
-    access = get_channel_access(actor, key.channel_id)
-    if not policy.can_read_stream(access, key):
-        raise InvalidRequest("You do not read that stream.")
-    with transaction.atomic():
-        marker = _advance_marker(actor, key, seq)
-    return marker, unread_count(actor, key, marker)
-
-
-def _advance_marker(actor, key: StreamKey, seq: int) -> int:
-    last = events.last_seq(key)
-    seq = max(0, min(seq, last))
-    marker, created = ReadMarker.objects.get_or_create(user=actor, stream_id=str(key), defaults={"last_read_seq": seq})
-    if not created and marker.last_read_seq < seq:
-        ReadMarker.objects.filter(pk=marker.pk, last_read_seq__lt=seq).update(last_read_seq=seq)
-        return seq
-    return marker.last_read_seq
-
-
-def unread_count(user, key: StreamKey, marker: int) -> int:
-    return Message.objects.unread_by(user).filter(stream_id=str(key), seq__gt=marker).count()
-
-
-def unread_by_channel(user) -> dict[int, tuple[str, int]]:
-    """Per channel: the stream to watch for new messages and the unread count over all of the
-    person's streams there (a moderator may sit in several sub-channels). Constant queries."""
-    from chat.realtime import member_stream_keys
-
-    keys = [StreamKey.parse(raw) for raw in member_stream_keys(user)]
-    by_channel: dict[int, tuple[str, int]] = {}
-    for raw, count in unread_counts(user, keys).items():
-        channel_id = StreamKey.parse(raw).channel_id
-        first, total = by_channel.get(channel_id, (raw, 0))
-        by_channel[channel_id] = (first, total + count)
-    return by_channel
-
-
-def unread_counts(user, keys: list[StreamKey]) -> dict[str, int]:
-    """Unread messages per stream key in two grouped queries, whatever the number of channels."""
-    key_strings = [str(key) for key in keys]
-    if not key_strings:
-        return {}
-    markers = dict(
-        ReadMarker.objects.filter(user=user, stream_id__in=key_strings).values_list("stream_id", "last_read_seq")
-    )
-    unread = Message.objects.unread_by(user)
-    never_read = unread.filter(stream_id__in=[key for key in key_strings if key not in markers])
-    # One filter() call, so the seq comparison uses this user's marker row of the same join.
-    past_marker = unread.filter(
-        stream_id__in=list(markers),
-        stream__read_markers__user=user,
-        seq__gt=F("stream__read_markers__last_read_seq"),
-    )
-    counts = dict.fromkeys(key_strings, 0)
-    for query in (never_read, past_marker):
-        for stream_id, count in query.values("stream_id").annotate(count=Count("pk")).values_list("stream_id", "count"):
-            counts[stream_id] = count
-    return counts

@@ -6,6 +6,7 @@ from bisect import bisect_right
 
 from chat import events
 from chat.models import Channel, Message, ReadMarker, Stream, StreamEvent
+from chat.services.payloads import message_payload
 from chat.streams import StreamKey
 
 
@@ -17,8 +18,6 @@ def merge_streams(*, channel: Channel, from_subchannel_id: int, into_subchannel_
     markers follow: a moved reader keeps exactly the unread they had, and a target reader who
     was caught up stays caught up. Call inside the scale-in transaction. Returns messages moved.
     """
-    from chat.services.messages import message_payload
-
     source, target = StreamKey(channel.pk, from_subchannel_id), StreamKey(channel.pk, into_subchannel_id)
     # History written before the stream existed (or by direct inserts) moves along too.
     unsequenced = Message.objects.filter(subchannel_id=from_subchannel_id, stream__isnull=True).update(

@@ -9,12 +9,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from chat import attachments
+from chat.attachments import storage
 from chat.models import Attachment
+from chat.services import attachments
 
 
 def stored(key: str) -> bool:
-    return bool(key) and attachments.get_storage().exists(key)
+    return bool(key) and storage.get_storage().exists(key)
 
 
 def age(attachment: Attachment, hours: float) -> Attachment:

@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from chat import attachments
+from chat.attachments.checks import human_size
+from chat.services import attachments
 
 
 class Progress:
@@ -48,9 +49,7 @@ class Command(BaseCommand):
         total = stale.count()
         if dry_run:
             size = sum(stale.values_list("size", flat=True).iterator())
-            self.stdout.write(
-                f"Would delete {total} upload(s), {attachments.human_size(size)}, older than {older_than:g} h."
-            )
+            self.stdout.write(f"Would delete {total} upload(s), {human_size(size)}, older than {older_than:g} h.")
             return
         progress = Progress(total, self.stderr)
         deleted, last_pk = 0, 0

@@ -1,0 +1,350 @@
+"""The one WebSocket per browser tab (docs/protocol.md): a table of frame handlers, each a thin
+call into chat/services.
+
+Delivery is exactly-once and in order per stream: the consumer remembers the last `seq` it sent
+for each stream it follows, drops anything at or below it, and when a live event skips ahead
+(two commits published out of order, a group join racing a publish, a message the layer dropped)
+it first sends the missing events from the database.
+
+A socket has no channel of its own in the channel layer: this process's hub (hub.py) joins
+each group once and hands its messages to `deliver`; turns.py decides whether a delivery is
+written at once or waits its turn behind the frame being answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from chat import events
+from chat.exceptions import ChatError
+from chat.realtime import presence, replay
+from chat.realtime.following import Following
+from chat.realtime.frames import FrameError, error_code, field, own_stream, parse_frame, positive_id, stream_field
+from chat.realtime.hub import current_hub
+from chat.realtime.turns import DeliveryQueue
+from chat.services import messages as message_service
+from chat.services import presence as presence_store
+from chat.services import read_markers, reads
+from chat.services.payloads import message_payload
+from chat.streams import StreamKey, user_group
+
+log = logging.getLogger(__name__)
+
+CLOSE_NOT_SIGNED_IN = 4401
+TYPING_DEBOUNCE_SECONDS = 2.0
+HEARTBEAT_EVERY_SECONDS = 20.0
+RESYNC_REASON = "Too much was missed; reload."
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    # No channel per socket (an alias with no layer configured makes Channels open none):
+    # the hub delivers this socket's group messages to `deliver`.
+    channel_layer_alias = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection_id = uuid.uuid4().hex  # this socket in the presence store
+        self.queue = DeliveryQueue(self._handle_delivery, self._must_wait)
+
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        if self.user is None or not self.user.is_authenticated:
+            await self.accept()
+            await self.close(code=CLOSE_NOT_SIGNED_IN)
+            return
+        self.streams = Following(current_hub(), self)
+        self.following = self.streams.seqs  # stream key -> last seq sent to this tab
+        self.typing_sent: dict[str, float] = {}
+        self.last_heartbeat = time.monotonic()
+        await self.accept()
+        await self.streams.join(user_group(self.user.pk))
+        # Join the groups before reading the seqs, so nothing published in between is lost.
+        keys = await database_sync_to_async(reads.member_stream_keys)(self.user)
+        await self.streams.follow(keys, member=True)
+        self.following.update(await database_sync_to_async(reads.last_seqs)(keys))
+        await presence.presence_connected(self.user, self.connection_id, self.streams.member)
+        await self.send_json(
+            {"type": "hello", "user": {"id": self.user.pk, "username": self.user.username}, "streams": self.following}
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "streams"):
+            return  # refused in connect (not signed in): nothing was joined
+        self.queue.clear()
+        await self.streams.leave_all()
+        await presence.presence_disconnected(self.user, self.connection_id, self.streams.member)
+
+    async def dispatch(self, message: dict) -> None:
+        # Channels' dispatch also hops to a thread to close stale database connections before
+        # every message; here the database is reached only through database_sync_to_async, which
+        # does that itself around each call.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        async with self.queue.turn:
+            await handler(message)
+
+    # Deliveries from this process's hub
+
+    async def deliver(self, message: dict) -> None:
+        """A group message from the hub: written now, or queued for its turn (turns.py)."""
+        await self.queue.deliver(message)
+
+    def _must_wait(self, message: dict) -> bool:
+        if message["type"] == "stream.event":
+            last = self.following.get(message["stream"])
+            return last is not None and message["seq"] > last + 1  # a gap, repaired from the database
+        if message["type"] == "stream.live":
+            return message["kind"] == "channel.deleted"  # leaves groups
+        return message["kind"] == "streams.changed"  # reads the database
+
+    async def _handle_delivery(self, message: dict) -> None:
+        await getattr(self, get_handler_name(message))(message)
+
+    # Frames from the browser
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            frame = parse_frame(text_data)
+        except FrameError as error:
+            await self.send_error(error.code, error.message)
+            return
+        await self.receive_json(frame)
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        frame_type = content.get("type")
+        handler = self.handlers.get(frame_type) if isinstance(frame_type, str) else None
+        if handler is None:
+            await self.send_error(
+                "unknown_type", "Unknown frame type.", ref=frame_type if isinstance(frame_type, str) else None
+            )
+            return
+        await self._heartbeat()
+        client_msg_id = content.get("client_msg_id") if isinstance(content.get("client_msg_id"), str) else None
+        try:
+            await handler(self, content)
+        except FrameError as error:
+            await self.send_error(error.code, error.message, ref=frame_type, client_msg_id=client_msg_id)
+        except ChatError as error:
+            await self.send_error(
+                error_code(error),
+                error.message,
+                ref=frame_type,
+                client_msg_id=client_msg_id,
+                retry_after=getattr(error, "retry_after", None),
+            )
+        except Exception:
+            log.exception("event=frame_failed type=%s user=%s", frame_type, self.user.pk)
+            await self.send_error(
+                "server_error",
+                "Something went wrong; nothing was changed.",
+                ref=frame_type,
+                client_msg_id=client_msg_id,
+            )
+
+    async def send_error(self, code: str, message: str, **extra: Any) -> None:
+        await self.send_json(
+            {"type": "error", "code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+        )
+
+    async def on_message_send(self, frame: dict) -> None:
+        channel_id = positive_id(frame, "channel")
+        content = field(frame, "content", str)
+        try:
+            client_msg_id = uuid.UUID(field(frame, "client_msg_id", str))
+        except ValueError:
+            raise FrameError("invalid", "`client_msg_id` must be a UUID.") from None
+        metadata = field(frame, "metadata", dict, required=False)
+        attachment_ids = field(frame, "attachments", list, required=False)
+        stream = stream_field(frame)
+        result = await database_sync_to_async(message_service.send_message)(
+            actor=self.user,
+            channel_id=channel_id,
+            content=content,
+            client_msg_id=client_msg_id,
+            metadata=metadata,
+            stream=stream,
+            attachment_ids=attachment_ids,
+        )
+        message = await database_sync_to_async(message_payload)(result.message)
+        await self.send_json(
+            {
+                "type": "ack",
+                "client_msg_id": str(client_msg_id),
+                "stream": message["stream"],
+                "seq": message["seq"],
+                "message": message,
+            }
+        )
+
+    async def on_message_edit(self, frame: dict) -> None:
+        await database_sync_to_async(message_service.edit_message)(
+            actor=self.user, message_id=positive_id(frame, "message"), content=field(frame, "content", str)
+        )
+
+    async def on_message_redact(self, frame: dict) -> None:
+        await database_sync_to_async(message_service.redact_message)(
+            actor=self.user, message_id=positive_id(frame, "message")
+        )
+
+    async def on_message_delete(self, frame: dict) -> None:
+        await database_sync_to_async(message_service.delete_message)(
+            actor=self.user, message_id=positive_id(frame, "message")
+        )
+
+    async def on_typing(self, frame: dict) -> None:
+        key = own_stream(self.following, positive_id(frame, "channel"), stream_field(frame))
+        now = time.monotonic()
+        if now - self.typing_sent.get(key, 0.0) < TYPING_DEBOUNCE_SECONDS:
+            return  # debounced: at most one typing notice per stream every 2 s
+        self.typing_sent[key] = now
+        typing = {
+            "type": "typing",
+            "stream": key,
+            "channel": StreamKey.parse(key).channel_id,
+            "user": {"id": self.user.pk, "username": self.user.username},
+        }
+        await events.asend_group(StreamKey.parse(key).group, "stream.live", typing)
+
+    async def on_channel_subscribe(self, frame: dict) -> None:
+        key = await database_sync_to_async(reads.viewing_stream)(self.user, positive_id(frame, "channel"))
+        if key not in self.following:
+            await self.streams.follow([key], member=False)
+            self.following[key] = (await database_sync_to_async(reads.last_seqs)([key]))[key]
+        await self._send_stream_added(key)
+
+    async def on_channel_unsubscribe(self, frame: dict) -> None:
+        channel_id = positive_id(frame, "channel")
+        for key in self.streams.in_channel(channel_id, self.streams.viewing):
+            await self.streams.unfollow(key)
+
+    async def on_read(self, frame: dict) -> None:
+        key = StreamKey.parse(own_stream(self.following, positive_id(frame, "channel"), stream_field(frame)))
+        seq = field(frame, "seq", int)
+        marker, count = await database_sync_to_async(read_markers.mark_read)(actor=self.user, key=key, seq=seq)
+        unread = {
+            "type": "unread",
+            "channel": key.channel_id,
+            "stream": str(key),
+            "count": count,
+            "last_read_seq": marker,
+        }
+        # Every tab of this person updates its counts.
+        await events.asend_group(user_group(self.user.pk), "user.event", unread)
+
+    async def on_sync(self, frame: dict) -> None:
+        wanted = field(frame, "streams", dict)
+        reached: dict[str, int] = {}
+        for raw, seq in wanted.items():
+            try:
+                key = StreamKey.parse(raw)
+            except ValueError as error:
+                await self.send_error("invalid", str(error), ref="sync", stream=raw)
+                continue
+            if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+                await self.send_error("invalid", "A seq is a whole number ≥ 0.", ref="sync", stream=raw)
+                continue
+            replayed = await database_sync_to_async(replay.replay)(self.user, key, seq)
+            if replayed is None:
+                await self.send_error(
+                    "not_found", "That stream does not exist or is not visible to you.", ref="sync", stream=raw
+                )
+            elif replayed.too_far_behind:
+                await self.send_json({"type": "resync", "stream": raw, "reason": RESYNC_REASON})
+            else:
+                for event_frame in replayed.frames:
+                    await self.send_json(event_frame)
+                reached[raw] = replayed.reached
+                if raw in self.following:
+                    self.following[raw] = max(self.following[raw], replayed.reached)
+        await self.send_json({"type": "sync.done", "streams": reached})
+
+    async def on_presence_set(self, frame: dict) -> None:
+        status = field(frame, "status", str)
+        text = field(frame, "text", str, required=False) or ""
+        if status not in presence_store.STATUSES:
+            raise FrameError("invalid", "`status` is online or away.")
+        if len(text) > presence_store.MAX_STATUS_TEXT:
+            raise FrameError("invalid", f"A status text can be at most {presence_store.MAX_STATUS_TEXT} characters.")
+        await presence.presence_set(self.user, presence_store.Presence(status, text.strip()), self.streams.member)
+
+    async def on_ping(self, frame: dict) -> None:
+        await self.send_json({"type": "pong", "id": frame.get("id")})
+
+    handlers: dict[str, Callable[[ChatConsumer, dict], Awaitable[None]]] = {
+        "message.send": on_message_send,
+        "message.edit": on_message_edit,
+        "message.redact": on_message_redact,
+        "message.delete": on_message_delete,
+        "typing": on_typing,
+        "channel.subscribe": on_channel_subscribe,
+        "channel.unsubscribe": on_channel_unsubscribe,
+        "read": on_read,
+        "sync": on_sync,
+        "presence.set": on_presence_set,
+        "ping": on_ping,
+    }
+
+    # Group messages, in their turn
+
+    async def stream_event(self, event: dict) -> None:
+        key, seq = event["stream"], event["seq"]
+        last = self.following.get(key)
+        if last is None or seq <= last:
+            return  # not followed here, or already sent (replay or gap repair got there first)
+        if seq - last - 1 > settings.SYNC_REPLAY_LIMIT:
+            await self.send_json({"type": "resync", "stream": key, "reason": RESYNC_REASON})
+        elif seq > last + 1:
+            missing = await database_sync_to_async(replay.events_between)(key, last, seq)
+            for missing_frame in missing:
+                await self.send_json(missing_frame)
+        await self.send(text_data=event["text"])
+        self.following[key] = seq
+
+    async def stream_live(self, event: dict) -> None:
+        if event["kind"] == "channel.deleted":
+            for key in self.streams.in_channel(event["channel"]):
+                await self.streams.unfollow(key)
+            await self.send(text_data=event["text"])
+            return
+        if event["stream"] not in self.following:
+            return
+        if event["kind"] == "typing" and event["user_id"] == self.user.pk:
+            return
+        await self.send(text_data=event["text"])
+
+    async def user_event(self, event: dict) -> None:
+        frame = event["frame"]
+        if frame["type"] == "streams.changed":
+            await self._refresh_streams()
+            return
+        await self.send_json(frame)
+
+    async def _refresh_streams(self) -> None:
+        """Membership changed somewhere: follow the streams now ours, drop those no longer ours."""
+        keys = set(await database_sync_to_async(reads.member_stream_keys)(self.user))
+        removed, added, fresh = await self.streams.become_member_of(keys)
+        self.following.update(await database_sync_to_async(reads.last_seqs)(fresh))
+        for key in removed:
+            await self.send_json({"type": "stream.removed", "stream": key, "channel": StreamKey.parse(key).channel_id})
+        for key in added:
+            await self._send_stream_added(key)
+
+    async def _send_stream_added(self, key: str) -> None:
+        channel_id = StreamKey.parse(key).channel_id
+        await self.send_json({"type": "stream.added", "stream": key, "channel": channel_id, "seq": self.following[key]})
+
+    async def _heartbeat(self) -> None:
+        now = time.monotonic()
+        if now - self.last_heartbeat >= HEARTBEAT_EVERY_SECONDS:
+            self.last_heartbeat = now
+            await presence.presence_heartbeat(self.user, self.connection_id)

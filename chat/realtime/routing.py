@@ -1,0 +1,7 @@
+"""WebSocket routes: one socket per tab (docs/protocol.md)."""
+
+from django.urls import path
+
+from chat.realtime.consumers import ChatConsumer
+
+websocket_urlpatterns = [path("ws/", ChatConsumer.as_asgi())]

@@ -1,0 +1,207 @@
+"""The per-process hub, on whichever channel layer the run is configured with (in-memory, or Redis)."""
+
+import asyncio
+
+import pytest
+from channels.layers import channel_layers, get_channel_layer
+
+from chat import events
+from chat.realtime import hub
+
+
+class Recorder:
+    def __init__(self, fail: bool = False) -> None:
+        self.frames: list[dict] = []
+        self.fail = fail
+
+    async def deliver(self, message: dict) -> None:
+        self.frames.append(message)
+        if self.fail:
+            raise RuntimeError("this socket is broken")
+
+
+@pytest.fixture
+def layer():
+    channel_layers.backends.clear()
+    yield get_channel_layer()
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def joins(layer, monkeypatch):
+    """The group_add calls the layer sees."""
+    calls: list[tuple[str, str]] = []
+    real_group_add = layer.group_add
+
+    async def group_add(group, channel):
+        calls.append((group, channel))
+        await real_group_add(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", group_add)
+    return calls
+
+
+async def eventually(condition, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def publish(group: str, count: int, start: int = 0) -> None:
+    for number in range(start, start + count):
+        await events.asend_group(group, "stream.live", {"type": "typing", "stream": "1", "n": number})
+
+
+def numbers(recorder: Recorder) -> list[int]:
+    return [int(message["text"].split('"n":')[1].rstrip("}")) for message in recorder.frames]
+
+
+async def test_a_process_joins_a_group_once_however_many_sockets_follow_it(layer, joins):
+    station = hub.Hub(layer)
+    sockets = [Recorder() for _ in range(50)]
+    for socket in sockets:
+        await station.join("stream.1", socket)
+    assert joins == [("stream.1", station.channel_name)]
+    await publish("stream.1", 1)
+    await eventually(lambda: all(socket.frames for socket in sockets))
+    assert {len(socket.frames) for socket in sockets} == {1}
+    assert sockets[0].frames[0]["group"] == "stream.1"
+    for socket in sockets:
+        await station.leave("stream.1", socket)
+
+
+async def test_every_socket_gets_every_message_once_in_order(layer):
+    station = hub.Hub(layer)
+    sockets = [Recorder() for _ in range(3)]
+    for socket in sockets:
+        await station.join("stream.1", socket)
+    await publish("stream.1", 40)
+    await eventually(lambda: all(len(socket.frames) == 40 for socket in sockets))
+    assert all(numbers(socket) == list(range(40)) for socket in sockets)
+    for socket in sockets:
+        await station.leave("stream.1", socket)
+
+
+async def test_a_failing_socket_does_not_stop_the_others(layer, caplog):
+    station = hub.Hub(layer)
+    broken, healthy = Recorder(fail=True), Recorder()
+    await station.join("stream.1", broken)
+    await station.join("stream.1", healthy)
+    await publish("stream.1", 3)
+    await eventually(lambda: len(healthy.frames) == 3)
+    assert len(broken.frames) == 3
+    assert "event=delivery_failed" in caplog.text
+    await station.leave("stream.1", broken)
+    await station.leave("stream.1", healthy)
+
+
+async def test_only_the_groups_a_socket_follows_reach_it(layer):
+    station = hub.Hub(layer)
+    one, two = Recorder(), Recorder()
+    await station.join("stream.1", one)
+    await station.join("stream.2", two)
+    await publish("stream.2", 2)
+    await publish("stream.1", 1)
+    await eventually(lambda: len(one.frames) == 1 and len(two.frames) == 2)
+    await station.leave("stream.2", two)
+    await publish("stream.2", 1)
+    await publish("stream.1", 1)
+    await eventually(lambda: len(one.frames) == 2)
+    assert len(two.frames) == 2  # it left before the third
+    await station.leave("stream.1", one)
+
+
+async def test_the_last_leave_ends_the_subscription_and_a_new_join_starts_it(layer, monkeypatch):
+    station = hub.Hub(layer)
+    discarded = []
+    real_discard = layer.group_discard
+
+    async def group_discard(group, channel):
+        discarded.append(group)
+        await real_discard(group, channel)
+
+    monkeypatch.setattr(layer, "group_discard", group_discard)
+    first, second = Recorder(), Recorder()
+    await station.join("stream.1", first)
+    await station.join("stream.1", second)
+    await station.leave("stream.1", first)
+    assert discarded == []
+    await station.leave("stream.1", second)
+    await station.leave("stream.1", second)  # twice is harmless
+    assert discarded == ["stream.1"]
+    assert station.groups == {}
+    assert station._reader is None  # nothing left to read for
+
+    await station.join("stream.1", first)
+    await publish("stream.1", 1)
+    await eventually(lambda: len(first.frames) == 1)
+    await station.leave("stream.1", first)
+
+
+async def test_groups_are_joined_again_before_the_layer_forgets_them(layer, joins, monkeypatch):
+    monkeypatch.setattr(hub, "REJOIN_EVERY_SECONDS", 0.05)
+    station = hub.Hub(layer)
+    socket = Recorder()
+    await station.join("stream.1", socket)
+    await eventually(lambda: len(joins) >= 3)
+    assert set(joins) == {("stream.1", station.channel_name)}
+    await station.leave("stream.1", socket)
+
+
+async def test_a_failed_receive_is_retried(layer, monkeypatch, caplog):
+    monkeypatch.setattr(hub, "RETRY_SECONDS", 0.01)
+    real_receive = layer.receive
+    failures = []
+
+    async def flaky_receive(channel):
+        if not failures:
+            failures.append(channel)
+            raise ConnectionError("redis went away")
+        return await real_receive(channel)
+
+    monkeypatch.setattr(layer, "receive", flaky_receive)
+    station = hub.Hub(layer)
+    socket = Recorder()
+    await station.join("stream.1", socket)
+    await publish("stream.1", 2)
+    await eventually(lambda: len(socket.frames) == 2)
+    assert failures and "event=hub_receive_failed" in caplog.text
+    await station.leave("stream.1", socket)
+
+
+async def test_a_large_room_is_written_in_batches_so_the_loop_keeps_running(layer):
+    station = hub.Hub(layer)
+    order: list[str] = []
+
+    class Socket:
+        async def deliver(self, message):
+            order.append("delivery")
+
+    sockets = [Socket() for _ in range(hub.YIELD_EVERY * 4)]
+    for socket in sockets:
+        await station.join("stream.1", socket)
+
+    async def other_work():
+        while len(order) < len(sockets) + 3:
+            order.append("other")
+            await asyncio.sleep(0)
+
+    await station.fan_out({"type": "stream.live", "group": "stream.1"})
+    assert order.count("delivery") == len(sockets)
+    order.clear()
+    worker = asyncio.ensure_future(other_work())
+    await station.fan_out({"type": "stream.live", "group": "stream.1"})
+    worker.cancel()
+    first, last = order.index("delivery"), len(order) - 1 - order[::-1].index("delivery")
+    assert "other" in order[first:last]  # the loop ran between the first and the last write
+    for socket in sockets:
+        await station.leave("stream.1", socket)
+
+
+async def test_current_hub_is_one_per_event_loop_and_layer(layer):
+    assert hub.current_hub() is hub.current_hub()
+    assert hub.current_hub().layer is layer
+    channel_layers.backends.clear()
+    assert hub.current_hub().layer is get_channel_layer()
+    assert hub.current_hub().layer is not layer

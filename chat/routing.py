@@ -1,7 +1,0 @@
-"""WebSocket routes: one socket per tab (docs/protocol.md)."""
-
-from django.urls import path
-
-from chat.consumers import ChatConsumer
-
-websocket_urlpatterns = [path("ws/", ChatConsumer.as_asgi())]
