@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +14,7 @@ from tests.rig.databases import PostgresServer, RedisServer, postgres_bin_dir
 from tests.rig.servers import LiveServer
 
 PASSWORD = "Hobby#Pass1"
+PAGE_STATUS = "Failed to load resource: the server responded with a status of"
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +54,20 @@ def admin_user(make_user):
 
 
 @pytest.fixture
+def make_administrator(make_user) -> Callable[..., object]:
+    """A community administrator: staff in the Community administrators group, not a superuser."""
+    from hobbies.accounts import administrators
+    from hobbies.accounts.roles import OPERATOR
+
+    def make(username: str = "administrator", **fields):
+        user = make_user(username, **fields)
+        administrators.make_administrator(actor=OPERATOR, user=user)
+        return user
+
+    return make
+
+
+@pytest.fixture
 def member(make_user):
     return make_user("member")
 
@@ -73,19 +89,39 @@ def chromium_browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def new_page(chromium_browser) -> Iterator[Callable[[], object]]:
-    """Each call opens a page in a fresh browser context: a separate person with separate cookies."""
-    contexts = []
+def new_page(chromium_browser) -> Iterator[Callable[..., object]]:
+    """Each call opens a page in a fresh browser context: a separate person with separate cookies.
 
-    def open_page():
-        context = chromium_browser.new_context(viewport={"width": 1100, "height": 800})
+    A console error or an uncaught exception in any page of those contexts (popups included)
+    fails the test: Chromium reports every Content-Security-Policy violation as a console error.
+    `ignore` is a pattern for the errors a test causes on purpose."""
+    contexts = []
+    problems: list[str] = []
+
+    def watch(page, ignore: re.Pattern[str] | None) -> None:
+        def on_console(message) -> None:
+            if message.type != "error" or (ignore and ignore.search(message.text)):
+                return
+            source = message.location.get("url")
+            if source == page.url and message.text.startswith(PAGE_STATUS):
+                return  # the page's own status (a 404 on purpose, a form answered 400): tests check those
+            problems.append(f"console error on {page.url}: {message.text} ({source})")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: problems.append(f"uncaught exception on {page.url}: {error}"))
+
+    def open_page(*, ignore: re.Pattern[str] | None = None, **options):
+        # `options` are Playwright's context options: timezone_id, locale, viewport, java_script_enabled...
+        context = chromium_browser.new_context(**{"viewport": {"width": 1100, "height": 800}, **options})
         context.set_default_timeout(15_000)
+        context.on("page", lambda page: watch(page, ignore))
         contexts.append(context)
         return context.new_page()
 
     yield open_page
     for context in contexts:
         context.close()
+    assert not problems, "the browser reported errors:\n" + "\n".join(problems)
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
     .venv/bin/python bench/fanout.py --members 1000 --senders 10 --messages 300 --rate 10 --compare
 
-Starts its own daphne process (a fresh SQLite install, or PostgreSQL + Redis with --stack
-postgres-redis), seeds the members with `manage.py seed_demo --sessions`, connects one
-WebSocket per member speaking the real protocol, and prints delivery latency (send -> every
-member's message.created), deliveries/s, lost and duplicated deliveries, and the server's
-memory. --compare runs the same load first against bench/baseline_app.py (bare Channels, no
-database) and prints ours/baseline ratios, so figures taken on a noisy shared machine are read
-as ratios from one run.
+Starts its own server process (`python -m hobbies.server`, daphne; the baseline under plain
+daphne) on a fresh SQLite install, or PostgreSQL + Redis with --stack postgres-redis, seeds the
+members with `manage.py seed_demo --sessions`, connects one WebSocket per member speaking the
+real protocol, and prints delivery latency (send -> every member's message.created),
+deliveries/s, lost and duplicated deliveries, and the server's memory. --compare runs the same
+load first against bench/baseline_app.py (bare Channels, no database) and prints
+ours/baseline ratios, so figures taken on a noisy shared machine are read as ratios from one run.
 """
 
 from __future__ import annotations
@@ -44,6 +44,12 @@ class Results:
     delivered: int = 0
     first_send: float = 0.0
     last_delivery: float = 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far: what a delivery costs, even on a busy machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -90,10 +96,14 @@ class Server:
         return {"channel": seeded["channels"]["public"], "sessions": list(seeded["sessions"].values())}
 
     def start(self) -> None:
-        app = "bench.baseline_app:application" if self.baseline else "hobbies.asgi:application"
+        bind = ["-b", "127.0.0.1", "-p", str(self.port)]
+        if self.baseline:
+            command = [str(Path(sys.executable).parent / "daphne"), *bind, "bench.baseline_app:application"]
+        else:  # our app through its own entry point (hobbies/server.py), as deployed
+            command = [sys.executable, "-m", "hobbies.server", *bind]
         self.log = open(self.data_dir / "daphne.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), app],
+            command,
             env=self.env,
             cwd=ROOT,
             stdout=self.log,
@@ -184,6 +194,7 @@ async def run_load(server: Server, seeded: dict, args) -> tuple[Results, dict]:
         await senders[0].send(json.dumps({**frame, "client_msg_id": str(uuid.uuid4())}))
         await asyncio.sleep(interval)
     await asyncio.sleep(1.0)
+    cpu_before = cpu_seconds(server.process.pid)
     results.first_send = time.perf_counter()
     for index in range(args.messages):
         client_msg_id = str(uuid.uuid4())
@@ -199,10 +210,12 @@ async def run_load(server: Server, seeded: dict, args) -> tuple[Results, dict]:
         await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*(event.wait() for event in dones)), timeout=args.drain_seconds)
+    cpu_used = cpu_seconds(server.process.pid) - cpu_before
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     info = {
+        "cpu_seconds": cpu_used,
         "connect_seconds": connect_seconds,
         "rss_before_kib": rss_before,
         "rss_connected_kib": rss_connected,
@@ -235,6 +248,8 @@ def summarise(name: str, results: Results, info: dict, args) -> dict:
         "connect_s": info["connect_seconds"],
         "rss_mib": info["rss_after_kib"] / 1024,
         "kib_per_connection": (info["rss_connected_kib"] - info["rss_before_kib"]) / args.members,
+        # The server's CPU per delivery while sending and draining: 1 / this bounds its throughput.
+        "server_cpu_us_per_delivery": info["cpu_seconds"] / max(1, results.delivered) * 1e6,
     }
     print(f"\n{name}: {args.members} members, {args.senders} senders, {args.messages} messages at {args.rate}/s")
     for key, value in figures.items():
@@ -271,7 +286,7 @@ def main() -> None:
     ours = measure(False, args)
     if base:
         print("\nours / baseline (same run):")
-        for key in ("p50_ms", "p99_ms", "deliveries_per_s", "kib_per_connection"):
+        for key in ("p50_ms", "p99_ms", "deliveries_per_s", "kib_per_connection", "server_cpu_us_per_delivery"):
             if base[key]:
                 print(f"  {key:>20}: {ours[key] / base[key]:.3g}x")
 

@@ -20,6 +20,24 @@ def _fresh_send_rate(monkeypatch) -> None:
     monkeypatch.setattr(ratelimit, "send_rate", lambda: bucket)
 
 
+@pytest.fixture(autouse=True)
+def _rollup_written_at_once(monkeypatch) -> None:
+    """Sends and refusals reach the dashboards' rollup in the test's own transaction, not from a timer
+    thread a few seconds later (chat/services/activity.py)."""
+    from chat.services import activity
+
+    monkeypatch.setattr(activity, "FLUSH_SECONDS", 0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_report_rate(monkeypatch) -> None:
+    """The same for reports (chat/services/reports.py); its own tests patch in the real limit."""
+    from chat.services import reports
+
+    bucket = ratelimit.TokenBucket(rate=1000, burst=1000)
+    monkeypatch.setattr(reports, "report_rate", lambda: bucket)
+
+
 @pytest.fixture
 def make_channel(db) -> Callable[..., Channel]:
     from chat.services.channels import create_channel
@@ -220,3 +238,100 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (40, 20), *, orientati
 @pytest.fixture
 def make_image() -> Callable[..., bytes]:
     return image_bytes
+
+
+# --- Messaging backends (chat/backends/; docs/chime.md) ---
+
+
+@pytest.fixture
+def chime(settings, monkeypatch, db):
+    """MESSAGING_BACKEND=chime for the services, both clients under botocore's Stubber; every
+    answer queued must be used (tests/rig/chime.py: StubbedChime)."""
+    from tests.rig.chime import StubbedChime
+
+    with StubbedChime(settings=settings, monkeypatch=monkeypatch) as stubbed:
+        yield stubbed
+
+
+@pytest.fixture
+def chime_settings(settings) -> None:
+    """MESSAGING_BACKEND=chime as the relay runs it (no call is made without a `chime` stub)."""
+    from tests.rig.chime import ADMIN_ARN, APP_INSTANCE_ARN
+
+    settings.MESSAGING_BACKEND = "chime"
+    settings.CHIME_APP_INSTANCE_ARN = APP_INSTANCE_ARN
+    settings.CHIME_ADMIN_USER_ARN = ADMIN_ARN
+
+
+@pytest.fixture
+def chime_person(make_user) -> Callable[..., object]:
+    """A person whose AppInstanceUser is <app instance>/user/<their name>."""
+    from tests.rig.chime import APP_INSTANCE_ARN
+
+    def make(name: str, **fields):
+        user = make_user(name, **fields)
+        user.profile.chime_arn = f"{APP_INSTANCE_ARN}/user/{name}"
+        user.profile.save(update_fields=["chime_arn"])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def chime_room(chime_settings, chime_person, monkeypatch, django_capture_on_commit_callbacks):
+    """A private channel in Chime (tests/rig/chime.py: ChimeRoom) with `mod` and `ann`; `bob` is not in it."""
+    from chat import events
+    from tests.rig.chime import ChimeRoom
+
+    room = ChimeRoom.build(chime_person, capture=django_capture_on_commit_callbacks)
+    monkeypatch.setattr(events, "send_group", lambda group, handler, frame: room.published.append(frame))
+    return room
+
+
+# The suites that run on both messaging backends: what a browser sees must be the same on each.
+# The chime run goes through botocore to a local fake Chime over HTTP (tests/rig/fake_chime.py).
+BOTH_BACKENDS = (
+    "chat/services/tests/test_channels.py",
+    "chat/services/tests/test_memberships.py",
+    "chat/services/tests/test_messages.py",
+    "chat/tests/test_permissions.py",
+    "chat/web/tests/test_channels.py",
+    "chat/web/tests/test_conversation.py",
+    "chat/realtime/tests/test_consumers.py",
+)
+
+
+# Where they do not apply: our own elastic placement and scale-in (with chime, Chime places members
+# and scales in; chat/services/tests/test_mirror_channels.py tests following it).
+LOCAL_ONLY = {"test_a_member_moved_by_a_merge_is_told_and_follows_the_new_stream"}
+
+
+def pytest_generate_tests(metafunc) -> None:
+    path = str(metafunc.definition.path)
+    if metafunc.definition.originalname in LOCAL_ONLY:
+        return
+    if "messaging_backend" in metafunc.fixturenames and path.endswith(BOTH_BACKENDS):
+        metafunc.parametrize("messaging_backend", ["local", "chime"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def fake_chime_server():
+    from tests.rig.fake_chime import FakeChime
+
+    server = FakeChime().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def messaging_backend(request) -> str:
+    """The backend a test runs on: local, or (for the suites above, once more) chime on the fake."""
+    backend = getattr(request, "param", "local")
+    if backend == "chime":
+        from tests.rig.fake_chime import use_fake_chime
+
+        server = request.getfixturevalue("fake_chime_server")
+        use_fake_chime(
+            server, settings=request.getfixturevalue("settings"), monkeypatch=request.getfixturevalue("monkeypatch")
+        )
+    return backend

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,8 @@ def group_message(group: str, handler: str, frame: dict[str, Any]) -> dict[str, 
         "seq": frame.get("seq"),
         "channel": frame.get("channel"),
         "user_id": (frame.get("user") or {}).get("id"),
+        # When it was published, just after its commit: each socket write measures delivery latency from it.
+        "at": time.time(),
     }
     if handler == "user.event":
         message["frame"] = frame
@@ -124,10 +127,18 @@ def send_group(group: str, handler: str, frame: dict[str, Any]) -> None:
         log.exception("event=publish_failed group=%s type=%s", group, frame.get("type"))
 
 
-async def asend_group(group: str, handler: str, frame: dict[str, Any]) -> None:
+async def asend_group(group: str, handler: str, frame: dict[str, Any]) -> bool:
+    """From the event loop (typing, unread counts, presence): never fails the frame that sent it.
+    False when the layer could not take it (Redis down): these notices are momentary, not stored."""
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return False
+    try:
         await layer.group_send(group, group_message(group, handler, frame))
+    except Exception as error:
+        log.warning("event=publish_failed group=%s type=%s error=%r", group, frame.get("type"), error)
+        return False
+    return True
 
 
 # Channel and membership changes from the channel services

@@ -1,4 +1,4 @@
-"""Chat data: channels, sub-channels, memberships, bans and messages.
+"""Chat data: channels, sub-channels, memberships, bans, messages and reports.
 
 Data only: rules live in chat/policy.py, writes in chat/services/. Reusable reads are QuerySet
 methods here (``Channel.objects.visible_to(user)``).
@@ -18,6 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
 
 MAX_CHANNEL_NAME_LENGTH = 80
 MAX_ELASTIC_CAPACITY = 1_000_000
@@ -46,8 +47,9 @@ class Role(models.TextChoices):
 
 class ChannelQuerySet(models.QuerySet):
     def visible_to(self, user) -> ChannelQuerySet:
-        """Channels whose existence `user` may know of: public ones, their own, all of them for admins."""
-        if user.is_active and user.is_staff:
+        """Channels whose existence `user` may know of: public ones, their own, all of them for administrators
+        (the role on the user model: hobbies.accounts, kept by hobbies.accounts.policy.is_administrator)."""
+        if user.is_authenticated and user.is_community_administrator:
             return self.all()
         return self.filter(
             Q(privacy=Privacy.PUBLIC) | Exists(Membership.objects.filter(channel=OuterRef("pk"), user=user))
@@ -64,7 +66,7 @@ class ChannelQuerySet(models.QuerySet):
         return (
             self.filter(privacy=Privacy.PUBLIC, is_direct=False)
             .exclude(Exists(Membership.objects.filter(channel=OuterRef("pk"), user=user)))
-            .exclude(Exists(Ban.objects.filter(channel=OuterRef("pk"), user=user)))
+            .exclude(Exists(Ban.objects.active().filter(channel=OuterRef("pk"), user=user)))
         )
 
     def direct(self) -> ChannelQuerySet:
@@ -96,6 +98,8 @@ class Channel(models.Model):
     # Moderators may ask members to wait this long between messages (0: off).
     slow_mode_seconds = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # MESSAGING_BACKEND=chime: the channel in Chime SDK messaging (chat/backends/chime/).
+    chime_arn = models.CharField(max_length=1600, null=True, blank=True, unique=True, editable=False)
 
     objects = ChannelQuerySet.as_manager()
 
@@ -213,11 +217,14 @@ class SubChannel(models.Model):
     is_open = models.BooleanField(default=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # MESSAGING_BACKEND=chime: Chime's SubChannelId (Chime places the members of elastic channels).
+    chime_id = models.CharField(max_length=128, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["channel_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["channel", "number"], name="chat_subchannel_number_unique"),
+            models.UniqueConstraint(fields=["channel", "chime_id"], name="chat_subchannel_chime_id_unique"),
             models.CheckConstraint(condition=Q(is_open=True) | Q(member_count=0), name="chat_subchannel_closed_empty"),
         ]
         indexes = [models.Index(fields=["channel", "is_open", "member_count"], name="chat_subchannel_room_idx")]
@@ -280,6 +287,12 @@ class ModeratorSeat(models.Model):
         return f"{self.membership.user} moderates {self.subchannel}"
 
 
+class BanQuerySet(models.QuerySet):
+    def active(self) -> BanQuerySet:
+        """Bans that hold now: without an end, or ending later. An expired row is replaced by the next ban."""
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+
+
 class Ban(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channel_bans")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="bans")
@@ -287,12 +300,21 @@ class Ban(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=500, blank=True)
+    # The ban lifts itself at this moment; NULL: until a moderator lifts it.
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BanQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "channel"], name="chat_ban_unique")]
 
     def __str__(self) -> str:
         return f"{self.user} banned from {self.channel}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at is None or self.expires_at > timezone.now()
 
 
 class MessageQuerySet(models.QuerySet):
@@ -326,6 +348,14 @@ class Message(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
     # A redacted message keeps its row and place; its content, revisions and attachments are gone.
     redacted_at = models.DateTimeField(null=True, blank=True)
+    # MESSAGING_BACKEND=chime: Chime's MessageId, and the newest Chime change applied to this row.
+    chime_message_id = models.CharField(max_length=128, null=True, blank=True, unique=True, editable=False)
+    chime_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The message this one replies to (issue 17). No database constraint: the reference outlives a
+    # hard-deleted original, which is then shown as "(original deleted)".
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="replies"
+    )
 
     objects = MessageQuerySet.as_manager()
 
@@ -342,6 +372,24 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author} in {self.channel}: {self.content[:40]}"
+
+
+class Reaction(models.Model):
+    """One person's emoji on a message (issue 17; chat/services/reactions.py)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_reactions")
+    emoji = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="chat_reaction_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.emoji} on {self.message_id}"
 
 
 # --- Attachments (issue 5; rules in chat/services/attachments.py, storage in chat/attachments/) ---
@@ -459,3 +507,180 @@ class ReadMarker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.stream_id} to {self.last_read_seq}"
+
+
+# --- Reports: a message reported to the channel's moderators (rules in chat/policy.py) ---
+
+
+class ReportReason(models.TextChoices):
+    SPAM = "spam", "Spam or advertising"
+    HARASSMENT = "harassment", "Harassment or bullying"
+    HATE = "hate", "Hateful or violent content"
+    EXPLICIT = "explicit", "Sexual or explicit content"
+    OTHER = "other", "Something else"
+
+
+class ReportStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DISMISSED = "dismissed", "Dismissed"
+    RESOLVED = "resolved", "Resolved"
+
+
+class ReportQuerySet(models.QuerySet):
+    def open(self) -> ReportQuerySet:
+        return self.filter(status=ReportStatus.OPEN)
+
+    def not_about(self, user) -> ReportQuerySet:
+        """A report is never shown to the person it is about."""
+        return self.exclude(reported_user=user)
+
+
+class Report(models.Model):
+    """Someone's report of a message, queued for the channel's moderators and the administrators."""
+
+    # SET_NULL: an administrator's hard delete keeps the report (and what was done about it).
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="reports")
+    # The message's author when it was reported: the one person who never sees the report.
+    reported_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="reports_about"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="reports_made"
+    )
+    reason = models.CharField(max_length=16, choices=ReportReason.choices)
+    details = models.TextField(blank=True, max_length=1000)
+    status = models.CharField(max_length=16, choices=ReportStatus.choices, default=ReportStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # What was done, by whom and when: "dismissed", "redacted", "banned", "deactivated".
+    outcome = models.CharField(max_length=32, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(reason__in=ReportReason.values), name="chat_report_reason_valid"),
+            models.CheckConstraint(condition=Q(status__in=ReportStatus.values), name="chat_report_status_valid"),
+            # One report per person and message.
+            models.UniqueConstraint(fields=["message", "reporter"], name="chat_report_once_per_reporter"),
+        ]
+        indexes = [models.Index(fields=["channel", "status", "created_at"], name="chat_report_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk}: {self.get_reason_display()} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ReportStatus.OPEN
+
+
+# --- Chime SDK messaging (MESSAGING_BACKEND=chime; docs/chime.md) ---
+
+
+class ChimeShardCheckpoint(models.Model):
+    """How far the relay has applied one shard of the Chime event stream (Kinesis).
+
+    Written in the transaction that applies the record, so a restarted relay resumes
+    AFTER_SEQUENCE_NUMBER with nothing applied twice and nothing skipped.
+    """
+
+    stream_arn = models.CharField(max_length=2048)
+    shard_id = models.CharField(max_length=128)
+    sequence_number = models.CharField(max_length=128, blank=True)
+    # The shard was closed by a reshard and read to its end: its children may be read.
+    finished = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stream_arn", "shard_id"], name="chat_chimecheckpoint_shard_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shard_id} at {self.sequence_number or 'start'}"
+
+
+class ChimeParkedEvent(models.Model):
+    """A Chime message event that arrived before its message (records are ordered per shard only),
+    kept until the message arrives; a deletion stays as a tombstone so a late create is not revived."""
+
+    message_id = models.CharField(max_length=128, db_index=True)
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    event_time = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["message_id", "event_time", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} for {self.message_id}"
+
+
+# The dashboards' rollup (chat/services/activity.py writes it, chat/services/dashboards.py reads it):
+# small tables kept by the services as messages are sent, refused and delivered, and rebuilt from
+# the messages by `manage.py rebuild_rollup`, so that no page counts the messages themselves.
+
+
+class ChannelHour(models.Model):
+    """One channel's activity in one hour (UTC): messages stored, distinct senders, sends refused,
+    and the delivery latency of its events (counts per bucket of hobbies.metrics.names.LATENCY_BOUNDS,
+    then one for anything slower, then the sum and the largest value in seconds)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    messages = models.PositiveIntegerField(default=0)
+    senders = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    deliveries = models.PositiveBigIntegerField(default=0)
+    latency = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "hour"], name="chat_channelhour_unique")]
+        indexes = [models.Index(fields=["hour"], name="chat_channelhour_hour_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} at {self.hour:%Y-%m-%d %H}:00: {self.messages} messages"
+
+
+class PersonActivity(models.Model):
+    """When each person last sent a message, in any channel: with their last sign-in
+    (``User.last_login``), who counts as active on the dashboards and in hobbies_active_users."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    last_sent_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name_plural = "person activities"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} last sent at {self.last_sent_at:%Y-%m-%d %H:%M}"
+
+
+class ChannelUserDay(models.Model):
+    """One person's day (UTC) in one channel: messages sent, sends refused, and the last send (which
+    tells whether a send is their first in its hour)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    messages = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "user", "day"], name="chat_channeluserday_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="chat_channeluserday_day_idx"),
+            models.Index(fields=["channel", "day"], name="chat_channeluserday_chan_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.channel_id} on {self.day}: {self.messages} sent, {self.refused} refused"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chat.models import Ban, Channel, Membership, Message, Mode, Role
+from chat.models import Ban, Channel, Membership, Message, Mode, Report, Role
 from chat.streams import StreamKey
+from hobbies.accounts.policy import is_administrator
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,13 @@ class ChannelAccess:
 def access_for(user, channel: Channel) -> ChannelAccess:
     """Two small queries, whatever the size of the channel."""
     membership = Membership.objects.filter(channel=channel, user=user).first() if user.is_authenticated else None
-    is_banned = user.is_authenticated and Ban.objects.filter(channel=channel, user=user).exists()
+    is_banned = user.is_authenticated and Ban.objects.active().filter(channel=channel, user=user).exists()
     return ChannelAccess(user=user, channel=channel, membership=membership, is_banned=is_banned)
 
 
 def is_admin(user) -> bool:
-    return user.is_authenticated and user.is_active and user.is_staff
+    """A community administrator (a superuser, or staff in the Community administrators group); staff alone is not."""
+    return is_administrator(user)
 
 
 def can_create_channel(user) -> bool:
@@ -138,11 +140,16 @@ def can_promote(access: ChannelAccess, target: Membership) -> bool:
     return access.manages
 
 
-def can_demote(access: ChannelAccess, target: Membership) -> bool:
+def can_demote(access: ChannelAccess, target: Membership, *, moderator_count: int) -> bool:
+    """`moderator_count`: how many moderators the channel has now."""
     if access.channel.is_direct:
         return False
     if target.role != Role.MODERATOR:
         return False
+    if target.user_id == access.user.pk and moderator_count <= 1:
+        return False  # the last moderator stays one: the channel would have none
+    if target.user_id == access.channel.created_by_id and is_admin(target.user) and not access.is_admin:
+        return False  # an administrator who created the channel is demoted by administrators only
     return access.manages
 
 
@@ -159,6 +166,36 @@ def can_ban(access: ChannelAccess, target_user, *, target_is_moderator: bool) ->
 
 
 def can_unban(access: ChannelAccess) -> bool:
+    return access.manages
+
+
+def can_moderate_somewhere(user) -> bool:
+    """Who may sign in to the moderation site (/moderation/): administrators, and moderators of a channel."""
+    if not user.is_authenticated:
+        return False
+    if not user.is_active:
+        return False
+    if is_admin(user):
+        return True
+    return Membership.objects.filter(user=user, role=Role.MODERATOR).exists()
+
+
+# Dashboards (chat/services/dashboards.py)
+
+
+def can_see_community_dashboard(user) -> bool:
+    """The whole community's figures (/dashboard/): administrators only."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return is_admin(user)
+
+
+def can_see_channel_dashboard(access: ChannelAccess) -> bool:
+    """A channel's figures: its moderators and the administrators; nobody else learns it has any."""
+    if not access.user.is_active:
+        return False
+    if access.channel.is_direct:
+        return False  # a conversation between two people is nobody's dashboard
     return access.manages
 
 
@@ -212,4 +249,68 @@ def can_redact(access: ChannelAccess, message: Message) -> bool:
 
 
 def can_hard_delete(access: ChannelAccess) -> bool:
+    return access.is_admin
+
+
+# Replies and reactions (chat/services/reactions.py, chat/services/messages.py)
+
+
+def can_react(access: ChannelAccess, message: Message) -> bool:
+    """Whoever reads a message reacts to it, except the banned and non-members of private channels."""
+    if not access.user.is_active:
+        return False
+    if access.is_banned:
+        return False
+    if message.redacted_at is not None:
+        return False
+    if message.stream_id is None:
+        return False
+    if not can_read_stream(access, StreamKey.parse(message.stream_id)):
+        return False
+    if access.is_member:
+        return True
+    return access.channel.is_public
+
+
+def can_clear_reactions(access: ChannelAccess) -> bool:
+    """Moderators (and administrators) take away every reaction on a message."""
+    return access.manages
+
+
+def can_reply_to(access: ChannelAccess, message: Message) -> bool:
+    """A reply quotes a message of the stream it is sent in, so its readers read the original too."""
+    if message.stream_id is None:
+        return False
+    return can_read_stream(access, StreamKey.parse(message.stream_id))
+
+
+# Reports
+
+
+def can_report(access: ChannelAccess, message: Message) -> bool:
+    """Anyone who reads a message may report it, except its author; a deleted message is gone already."""
+    if not access.user.is_active:
+        return False
+    if message.author_id is None:
+        return False
+    if message.author_id == access.user.pk:
+        return False
+    if message.redacted_at is not None:
+        return False
+    if message.stream_id is None:
+        return False
+    return can_read_stream(access, StreamKey.parse(message.stream_id))
+
+
+def can_handle_report(access: ChannelAccess, report: Report) -> bool:
+    """The channel's moderators and the administrators see and act on a report, never the person it is about."""
+    if report.reported_user_id == access.user.pk:
+        return False
+    return access.manages
+
+
+def can_deactivate_from_report(access: ChannelAccess, report: Report) -> bool:
+    """Deactivating the author's account is the administrators' (the account side decides on the person)."""
+    if not can_handle_report(access, report):
+        return False
     return access.is_admin

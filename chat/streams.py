@@ -35,5 +35,15 @@ class StreamKey:
         return cls(int(parts[0]), int(parts[1]) if len(parts) == 2 else None)
 
 
+def stream_of_group(group: str) -> str | None:
+    """The stream key whose group this is ("stream.12_3" -> "12:3"), or None for another group."""
+    if not group.startswith("stream."):
+        return None
+    try:
+        return str(StreamKey.parse(group.removeprefix("stream.").replace("_", ":")))
+    except ValueError:
+        return None
+
+
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"

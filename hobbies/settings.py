@@ -7,6 +7,7 @@ install, and fails loudly (ImproperlyConfigured) on a value it cannot parse.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -96,12 +97,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "hobbies",  # the project's own commands (hobbies/management/commands: aws_env); no models
     "hobbies.accounts",
     "chat",
 ]
 
 MIDDLEWARE = [
+    # First, so it times the whole stack: HTTP request counts and latency by view (hobbies/metrics/http.py).
+    "hobbies.metrics.http.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy, Permissions-Policy, no caching of signed-in pages (hobbies/security.py).
+    "hobbies.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,6 +134,10 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hobbies.context_processors.community",
+                # The header's Dashboard link, for administrators and moderators (chat/web/context.py).
+                "chat.web.context.dashboard_link",
+                # The signed-in pages' sidebar, read only when a template uses it (chat/web/sidebar.py).
+                "chat.web.sidebar.sidebar",
             ],
         },
     },
@@ -166,12 +176,15 @@ HUB_CHANNEL_CAPACITY = {"hub.*": env_int("HUB_CHANNEL_CAPACITY", 10000)}
 def redis_channel_layer(url: str) -> dict:
     # redis-py 8 reads with a 5 s socket timeout by default, which aborts channels_redis's
     # blocking receive (BZPOPMIN) on every idle socket (channels_redis issue #422): no read timeout.
+    # One immediate retry on a connection error: after a Redis restart the first command on each
+    # pooled connection would otherwise fail (a lost publication, a refused socket).
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    host = {"address": url, "socket_timeout": None, "socket_connect_timeout": 5, "retry": Retry(NoBackoff(), 1)}
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [{"address": url, "socket_timeout": None, "socket_connect_timeout": 5}],
-            "channel_capacity": HUB_CHANNEL_CAPACITY,
-        },
+        "CONFIG": {"hosts": [host], "channel_capacity": HUB_CHANNEL_CAPACITY},
     }
 
 
@@ -316,6 +329,11 @@ if ATTACHMENTS_BACKEND not in {"local", "s3"}:
 ATTACHMENTS_MAX_BYTES = env_int("ATTACHMENTS_MAX_BYTES", 25 * 1024 * 1024, minimum=1)
 ATTACHMENTS_MAX_FILES = env_int("ATTACHMENTS_MAX_FILES", 10, minimum=1)
 ATTACHMENTS_DAILY_QUOTA_BYTES = env_int("ATTACHMENTS_DAILY_QUOTA_BYTES", 250 * 1024 * 1024, minimum=1)
+# Uploads one person may have started and not finished (nor removed) at once.
+ATTACHMENTS_MAX_PENDING_UPLOADS = env_int("ATTACHMENTS_MAX_PENDING_UPLOADS", 20, minimum=1)
+# Images whose decoding would hold more pixels (of 4 bytes) get no thumbnail; chat/attachments/
+# thumbnails.py counts each format's real cost. The default keeps a thumbnail under ~100 MB.
+ATTACHMENTS_THUMBNAIL_MAX_PIXELS = env_int("ATTACHMENTS_THUMBNAIL_MAX_PIXELS", 16_000_000, minimum=1)
 # Never SVG or HTML: both run script when opened from the app's origin.
 ATTACHMENTS_ALLOWED_TYPES = env_list(
     "ATTACHMENTS_ALLOWED_TYPES",
@@ -367,16 +385,104 @@ else:
     STORAGES["attachments"] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 # --- end of Attachments -------------------------------------------------------------------------
 
-# Logging: one line of key=value per record, to stderr (CloudWatch picks stderr up on AWS).
+# --- Messaging backend (chat/backends/; docs/chime.md) ------------------------------------------
+# "local": the embedded default, the database is the messaging service. "chime": Amazon Chime SDK
+# messaging is, and `manage.py chime_relay` brings its events (a Kinesis stream) back to browsers.
+# Credentials and endpoints are boto3's own variables (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance
+# roles, AWS_ENDPOINT_URL_CHIME_SDK_MESSAGING, ...), never settings.
+MESSAGING_BACKEND = env_str("MESSAGING_BACKEND", "local")
+if MESSAGING_BACKEND not in {"local", "chime"}:
+    raise ImproperlyConfigured(f"MESSAGING_BACKEND must be local or chime, not {MESSAGING_BACKEND!r}")
+_ARN_PATTERNS = {
+    "CHIME_APP_INSTANCE_ARN": r"arn:aws[a-z-]*:chime:[a-z0-9-]+:\d{12}:app-instance/[A-Za-z0-9-]{1,64}",
+    "CHIME_ADMIN_USER_ARN": r"arn:aws[a-z-]*:chime:[a-z0-9-]+:\d{12}:app-instance/[A-Za-z0-9-]{1,64}/user/"
+    r"[A-Za-z0-9]([A-Za-z0-9:_.@-]{0,62}[A-Za-z0-9])?",
+    "CHIME_EVENT_STREAM_ARN": r"arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream/[A-Za-z0-9_.-]{1,128}",
+}
+
+
+def env_arn(name: str) -> str:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        raise ImproperlyConfigured(f"MESSAGING_BACKEND=chime needs {name}")
+    if not re.fullmatch(_ARN_PATTERNS[name], raw):
+        raise ImproperlyConfigured(f"{name} is not a valid ARN of its kind: {raw!r}")
+    return raw
+
+
+CHIME_REGION = env_str("CHIME_REGION", "us-east-1")
+if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", CHIME_REGION):
+    raise ImproperlyConfigured(f"CHIME_REGION must be an AWS region like us-east-1, not {CHIME_REGION!r}")
+CHIME_APP_INSTANCE_ARN = CHIME_ADMIN_USER_ARN = CHIME_EVENT_STREAM_ARN = ""
+if MESSAGING_BACKEND == "chime":
+    CHIME_APP_INSTANCE_ARN = env_arn("CHIME_APP_INSTANCE_ARN")
+    CHIME_ADMIN_USER_ARN = env_arn("CHIME_ADMIN_USER_ARN")
+    if not CHIME_ADMIN_USER_ARN.startswith(CHIME_APP_INSTANCE_ARN + "/user/"):
+        raise ImproperlyConfigured("CHIME_ADMIN_USER_ARN must be an AppInstanceUser of CHIME_APP_INSTANCE_ARN")
+    CHIME_EVENT_STREAM_ARN = env_arn("CHIME_EVENT_STREAM_ARN")
+    # Everyone who signs in gets their AppInstanceUser (also created lazily before a first call).
+    if env_bool("CHIME_CREATE_USERS_ON_SIGN_IN", True):
+        POST_AUTH_HOOKS = [*POST_AUTH_HOOKS, "chat.backends.ensure_messaging_user"]
+# How long the relay waits between empty reads of a shard (Kinesis allows 5 reads a second per shard).
+CHIME_RELAY_POLL_SECONDS = float(env_int("CHIME_RELAY_POLL_MS", 1000, minimum=200)) / 1000
+# --- end of Messaging backend -------------------------------------------------------------------
+
+# Request bodies are capped where the server reads them (hobbies/server.py), before any view runs:
+# larger ones are answered 413 as soon as they pass the cap, declared or streamed. The upload
+# route's cap leaves room for the multipart envelope around the largest allowed file.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 4 * 1024 * 1024, minimum=64 * 1024)
+UPLOAD_REQUEST_MAX_BYTES = env_int("UPLOAD_REQUEST_MAX_BYTES", ATTACHMENTS_MAX_BYTES + 1024 * 1024, minimum=1)
+if UPLOAD_REQUEST_MAX_BYTES < ATTACHMENTS_MAX_BYTES + 64 * 1024:
+    raise ImproperlyConfigured(
+        f"UPLOAD_REQUEST_MAX_BYTES must be at least ATTACHMENTS_MAX_BYTES + 65536 "
+        f"({ATTACHMENTS_MAX_BYTES + 64 * 1024}), not {UPLOAD_REQUEST_MAX_BYTES}"
+    )
+
+# Logging: one line of key=value per record, to stderr (CloudWatch picks stderr up on AWS);
+# LOG_FORMAT=json writes one JSON object per line instead, for CloudWatch Logs Insights (hobbies/logformat.py).
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_FORMAT = env_str("LOG_FORMAT", "kv")
+if LOG_FORMAT not in {"kv", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be kv or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"kv": {"format": "time=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "formatters": {
+        "kv": {"format": "time=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"},
+        "json": {"()": "hobbies.logformat.JsonFormatter"},
+    },
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Metrics (hobbies/metrics/; docs/operations.md#metrics) -------------------------------------
+# Prometheus at /metrics, for a scraper with METRICS_TOKEN (bearer) or from METRICS_ALLOWED_IPS
+# (addresses or networks); with neither, nobody may read it.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+
+
+def env_networks(name: str, values: list[str]) -> list:
+    import ipaddress
+
+    try:
+        return [ipaddress.ip_network(value, strict=False) for value in values]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must list IP addresses or networks: {error}") from None
+
+
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_IPS", METRICS_ALLOWED_IPS)
+# The server processes (python -m hobbies.server) of one deployment on one host share this folder
+# (prometheus-client's multiprocess mode), so a scrape of any worker sums them all; the first worker
+# to start empties it. Other processes join by setting PROMETHEUS_MULTIPROC_DIR to it.
+METRICS_DIR = Path(env_str("METRICS_DIR", str(DATA_DIR / "metrics")))
+# CloudWatch: embedded-metric-format lines on stdout, every METRICS_FLUSH_SECONDS, in METRICS_NAMESPACE.
+METRICS_CLOUDWATCH = env_bool("METRICS_CLOUDWATCH", False)
+METRICS_NAMESPACE = env_str("METRICS_NAMESPACE", "HobbiesCommunity")
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/#:-]{0,254}", METRICS_NAMESPACE):
+    raise ImproperlyConfigured(f"METRICS_NAMESPACE is not a CloudWatch namespace: {METRICS_NAMESPACE!r}")
+METRICS_FLUSH_SECONDS = env_int("METRICS_FLUSH_SECONDS", 60, minimum=1)
 
 # Production profile: everything `manage.py check --deploy` asks for.
 if PRODUCTION:
@@ -399,7 +505,28 @@ MESSAGE_RATE_PER_SECOND = env_int("MESSAGE_RATE_PER_SECOND", 10, minimum=1)
 MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 20, minimum=1)
 # How many missed events a reconnecting client is replayed before it is told to reload.
 SYNC_REPLAY_LIMIT = env_int("SYNC_REPLAY_LIMIT", 1000, minimum=1)
+# Distinct emoji reactions one message can carry (issue 17).
+REACTIONS_PER_MESSAGE = env_int("REACTIONS_PER_MESSAGE", 20, minimum=1)
+# The PostgreSQL text-search configuration of the message index (read when migration 0007 runs).
+SEARCH_LANGUAGE = env_str("SEARCH_LANGUAGE", "english")
+if not re.fullmatch(r"[a-z_]+", SEARCH_LANGUAGE):
+    raise ImproperlyConfigured(f"SEARCH_LANGUAGE must name a text-search configuration, not {SEARCH_LANGUAGE!r}")
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16 * 1024, minimum=1024)
 PRESENCE_TIMEOUT = env_int("PRESENCE_TIMEOUT", 90, minimum=5)
 PRESENCE_FLUSH_SECONDS = float(env_int("PRESENCE_FLUSH_MS", 2000, minimum=50)) / 1000
+# A status text is forgotten this long after it was set or its person was last seen.
+PRESENCE_STATUS_TTL = env_int("PRESENCE_STATUS_TTL", 86400, minimum=60)
+# A tab nobody has typed, clicked or scrolled in for this long (or hidden that long) says it is
+# idle; a person whose every tab is idle shows as away (chat/services/presence.py).
+PRESENCE_IDLE_SECONDS = env_int("PRESENCE_IDLE_SECONDS", 300, minimum=1)
+# Every socket is told the latest seq of its streams this often (a `heads` frame), and at once
+# when the channel layer comes back; what it missed is sent from the database first.
+WS_HEADS_SECONDS = env_int("WS_HEADS_SECONDS", 30, minimum=1)
+# Each socket checks this often that its session still signs its person in (a sign-out or
+# deactivation closes it at once through the channel layer; this catches what that missed).
+WS_SESSION_CHECK_SECONDS = env_int("WS_SESSION_CHECK_SECONDS", 60, minimum=1)
 TYPING_TTL_SECONDS = 3
+
+# --- Moderation ---
+# Reports one person may send per hour (at most this many at once); in Redis when REDIS_URL is set.
+REPORT_RATE_PER_HOUR = env_int("REPORT_RATE_PER_HOUR", 10, minimum=1)

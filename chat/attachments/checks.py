@@ -18,7 +18,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from chat.attachments.errors import AttachmentError
-from chat.models import Attachment, Message
+from chat.models import Attachment, AttachmentState, Message
 
 SNIFF_BYTES = 32
 # Only raster images are ever shown inline; everything else downloads.
@@ -132,6 +132,18 @@ def check_quota(user, name: str, size: int) -> None:
         left = human_size(max(quota - used, 0))
         raise AttachmentError(
             f"“{name}” does not fit in your daily upload allowance of {human_size(quota)} ({left} left today)."
+        )
+
+
+def check_pending(user) -> None:
+    """At most ATTACHMENTS_MAX_PENDING_UPLOADS started and neither finished nor removed. Those
+    started over a day ago no longer count: the browser gave up on them and cleanup deletes them."""
+    limit = settings.ATTACHMENTS_MAX_PENDING_UPLOADS
+    since = timezone.now() - timedelta(days=1)
+    pending = Attachment.objects.filter(uploader=user, state=AttachmentState.PENDING, created_at__gte=since)
+    if pending.count() >= limit:
+        raise AttachmentError(
+            f"You have {limit} uploads under way, the most at once: finish or remove one before adding another."
         )
 
 

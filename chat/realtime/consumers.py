@@ -1,18 +1,17 @@
 """The one WebSocket per browser tab (docs/protocol.md): a table of frame handlers, each a thin
 call into chat/services.
 
-Delivery is exactly-once and in order per stream: the consumer remembers the last `seq` it sent
-for each stream it follows, drops anything at or below it, and when a live event skips ahead
-(two commits published out of order, a group join racing a publish, a message the layer dropped)
-it first sends the missing events from the database.
-
 A socket has no channel of its own in the channel layer: this process's hub (hub.py) joins
-each group once and hands its messages to `deliver`; turns.py decides whether a delivery is
-written at once or waits its turn behind the frame being answered.
+each group once and hands its messages to `deliver`; delivery.py handles them in the socket's
+turn (turns.py), exactly once and in order per stream, and heads.py tells it now and then (and
+after a channel-layer outage) the latest seq of its streams. However a socket ends (a close, an
+error in the consumer, the server cancelling it, its session ending: sessions.py), the hub and
+presence forget it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -22,11 +21,11 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 
 from chat import events
 from chat.exceptions import ChatError
-from chat.realtime import presence, replay
+from chat.realtime import heads, presence, reactions, replay, sessions
+from chat.realtime.delivery import RESYNC_REASON, Deliveries
 from chat.realtime.following import Following
 from chat.realtime.frames import FrameError, error_code, field, own_stream, parse_frame, positive_id, stream_field
 from chat.realtime.hub import current_hub
@@ -36,16 +35,18 @@ from chat.services import presence as presence_store
 from chat.services import read_markers, reads
 from chat.services.payloads import message_payload
 from chat.streams import StreamKey, user_group
+from hobbies import metrics
 
 log = logging.getLogger(__name__)
 
-CLOSE_NOT_SIGNED_IN = 4401
+CLOSE_NOT_SIGNED_IN = sessions.CLOSE_SIGNED_OUT
 TYPING_DEBOUNCE_SECONDS = 2.0
 HEARTBEAT_EVERY_SECONDS = 20.0
-RESYNC_REASON = "Too much was missed; reload."
+SERVER_ERROR = "Something went wrong; nothing was changed."
+COUNTED_FRAMES = frozenset({"message.send", "message.edit"})  # hobbies_message_errors_total
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+class ChatConsumer(Deliveries, AsyncJsonWebsocketConsumer):
     # No channel per socket (an alias with no layer configured makes Channels open none):
     # the hub delivers this socket's group messages to `deliver`.
     channel_layer_alias = None
@@ -54,6 +55,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.connection_id = uuid.uuid4().hex  # this socket in the presence store
         self.queue = DeliveryQueue(self._handle_delivery, self._must_wait)
+        self.ended = False  # closed or closing: no frame is answered, nothing is delivered
+        self.forgotten = False
+        self.session_check: asyncio.Task | None = None
+        self.idle = False  # the tab says nobody has used it for a while (`presence.idle`)
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the socket ends (a close, an error here, the server cancelling us), forget it.
+            await asyncio.shield(self._forget())
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -62,6 +74,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_SIGNED_IN)
             return
         self.streams = Following(current_hub(), self)
+        metrics.connection_opened()  # closed in _forget, which runs once whenever `streams` is set
         self.following = self.streams.seqs  # stream key -> last seq sent to this tab
         self.typing_sent: dict[str, float] = {}
         self.last_heartbeat = time.monotonic()
@@ -72,16 +85,42 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.streams.follow(keys, member=True)
         self.following.update(await database_sync_to_async(reads.last_seqs)(keys))
         await presence.presence_connected(self.user, self.connection_id, self.streams.member)
+        heads.watch(self.streams.hub)
+        self.session_check = asyncio.get_running_loop().create_task(sessions.check_periodically(self))
         await self.send_json(
             {"type": "hello", "user": {"id": self.user.pk, "username": self.user.username}, "streams": self.following}
         )
 
     async def disconnect(self, code: int) -> None:
-        if not hasattr(self, "streams"):
-            return  # refused in connect (not signed in): nothing was joined
+        await self._forget()
+
+    async def end(self, code: int) -> None:
+        """Close the socket with `code` and stop serving it at once."""
+        if self.ended:
+            return
+        self.ended = True
+        await self.close(code=code)
+        await self._forget()
+
+    async def session_ended(self, frame: dict) -> None:
+        """`session.ended` on this person's group (sessions.py): close if it names this socket's session."""
+        if sessions.concerns(frame, getattr(self.scope.get("session"), "session_key", None)):
+            log.info("event=socket_session_ended user=%s by=signal", self.user.pk)
+            await self.end(CLOSE_NOT_SIGNED_IN)
+
+    async def _forget(self) -> None:
+        if self.forgotten or not hasattr(self, "streams"):
+            return  # already, or refused in connect (not signed in): nothing was joined
+        self.forgotten = self.ended = True
+        metrics.connection_closed()
         self.queue.clear()
-        await self.streams.leave_all()
-        await presence.presence_disconnected(self.user, self.connection_id, self.streams.member)
+        if self.session_check is not None and self.session_check is not asyncio.current_task():
+            self.session_check.cancel()
+        try:
+            await self.streams.leave_all()
+            await presence.presence_disconnected(self.user, self.connection_id, self.streams.member)
+        except Exception:
+            log.exception("event=socket_cleanup_failed user=%s", self.user.pk)
 
     async def dispatch(self, message: dict) -> None:
         # Channels' dispatch also hops to a thread to close stale database connections before
@@ -93,30 +132,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         async with self.queue.turn:
             await handler(message)
 
-    # Deliveries from this process's hub
-
-    async def deliver(self, message: dict) -> None:
-        """A group message from the hub: written now, or queued for its turn (turns.py)."""
-        await self.queue.deliver(message)
-
-    def _must_wait(self, message: dict) -> bool:
-        if message["type"] == "stream.event":
-            last = self.following.get(message["stream"])
-            return last is not None and message["seq"] > last + 1  # a gap, repaired from the database
-        if message["type"] == "stream.live":
-            return message["kind"] == "channel.deleted"  # leaves groups
-        return message["kind"] == "streams.changed"  # reads the database
-
-    async def _handle_delivery(self, message: dict) -> None:
-        await getattr(self, get_handler_name(message))(message)
-
     # Frames from the browser
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.ended:
+            return
         try:
             frame = parse_frame(text_data)
         except FrameError as error:
             await self.send_error(error.code, error.message)
+            return
+        except Exception:
+            log.exception("event=frame_failed type=unread user=%s", self.user.pk)
+            await self.send_error("server_error", SERVER_ERROR)
             return
         await self.receive_json(frame)
 
@@ -128,11 +156,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "unknown_type", "Unknown frame type.", ref=frame_type if isinstance(frame_type, str) else None
             )
             return
-        await self._heartbeat()
         client_msg_id = content.get("client_msg_id") if isinstance(content.get("client_msg_id"), str) else None
         try:
+            await self._heartbeat()
             await handler(self, content)
         except FrameError as error:
+            if frame_type in COUNTED_FRAMES:  # refused before the service (which counts its own refusals)
+                metrics.message_error(error.code)
             await self.send_error(error.code, error.message, ref=frame_type, client_msg_id=client_msg_id)
         except ChatError as error:
             await self.send_error(
@@ -144,12 +174,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
         except Exception:
             log.exception("event=frame_failed type=%s user=%s", frame_type, self.user.pk)
-            await self.send_error(
-                "server_error",
-                "Something went wrong; nothing was changed.",
-                ref=frame_type,
-                client_msg_id=client_msg_id,
-            )
+            await self.send_error("server_error", SERVER_ERROR, ref=frame_type, client_msg_id=client_msg_id)
 
     async def send_error(self, code: str, message: str, **extra: Any) -> None:
         await self.send_json(
@@ -166,6 +191,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         metadata = field(frame, "metadata", dict, required=False)
         attachment_ids = field(frame, "attachments", list, required=False)
         stream = stream_field(frame)
+        reply_to = field(frame, "reply_to", int, required=False)
         result = await database_sync_to_async(message_service.send_message)(
             actor=self.user,
             channel_id=channel_id,
@@ -174,6 +200,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             metadata=metadata,
             stream=stream,
             attachment_ids=attachment_ids,
+            reply_to=reply_to,
         )
         message = await database_sync_to_async(message_payload)(result.message)
         await self.send_json(
@@ -206,6 +233,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         now = time.monotonic()
         if now - self.typing_sent.get(key, 0.0) < TYPING_DEBOUNCE_SECONDS:
             return  # debounced: at most one typing notice per stream every 2 s
+        await database_sync_to_async(message_service.check_typing)(actor=self.user, key=StreamKey.parse(key))
         self.typing_sent[key] = now
         typing = {
             "type": "typing",
@@ -238,8 +266,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "count": count,
             "last_read_seq": marker,
         }
-        # Every tab of this person updates its counts.
-        await events.asend_group(user_group(self.user.pk), "user.event", unread)
+        # Every tab of this person updates its counts (this one at least, while Redis is down).
+        if not await events.asend_group(user_group(self.user.pk), "user.event", unread):
+            await self.send_json(unread)
 
     async def on_sync(self, frame: dict) -> None:
         wanted = field(frame, "streams", dict)
@@ -277,6 +306,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             raise FrameError("invalid", f"A status text can be at most {presence_store.MAX_STATUS_TEXT} characters.")
         await presence.presence_set(self.user, presence_store.Presence(status, text.strip()), self.streams.member)
 
+    async def on_presence_idle(self, frame: dict) -> None:
+        if not isinstance(frame.get("idle"), bool):
+            raise FrameError("invalid", "`idle` is true or false.")
+        self.idle = frame["idle"]
+        await presence.presence_idle(self.user, self.connection_id, self.idle, self.streams.member)
+
     async def on_ping(self, frame: dict) -> None:
         await self.send_json({"type": "pong", "id": frame.get("id")})
 
@@ -291,60 +326,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         "read": on_read,
         "sync": on_sync,
         "presence.set": on_presence_set,
+        "presence.idle": on_presence_idle,
         "ping": on_ping,
+        **reactions.HANDLERS,
     }
-
-    # Group messages, in their turn
-
-    async def stream_event(self, event: dict) -> None:
-        key, seq = event["stream"], event["seq"]
-        last = self.following.get(key)
-        if last is None or seq <= last:
-            return  # not followed here, or already sent (replay or gap repair got there first)
-        if seq - last - 1 > settings.SYNC_REPLAY_LIMIT:
-            await self.send_json({"type": "resync", "stream": key, "reason": RESYNC_REASON})
-        elif seq > last + 1:
-            missing = await database_sync_to_async(replay.events_between)(key, last, seq)
-            for missing_frame in missing:
-                await self.send_json(missing_frame)
-        await self.send(text_data=event["text"])
-        self.following[key] = seq
-
-    async def stream_live(self, event: dict) -> None:
-        if event["kind"] == "channel.deleted":
-            for key in self.streams.in_channel(event["channel"]):
-                await self.streams.unfollow(key)
-            await self.send(text_data=event["text"])
-            return
-        if event["stream"] not in self.following:
-            return
-        if event["kind"] == "typing" and event["user_id"] == self.user.pk:
-            return
-        await self.send(text_data=event["text"])
-
-    async def user_event(self, event: dict) -> None:
-        frame = event["frame"]
-        if frame["type"] == "streams.changed":
-            await self._refresh_streams()
-            return
-        await self.send_json(frame)
-
-    async def _refresh_streams(self) -> None:
-        """Membership changed somewhere: follow the streams now ours, drop those no longer ours."""
-        keys = set(await database_sync_to_async(reads.member_stream_keys)(self.user))
-        removed, added, fresh = await self.streams.become_member_of(keys)
-        self.following.update(await database_sync_to_async(reads.last_seqs)(fresh))
-        for key in removed:
-            await self.send_json({"type": "stream.removed", "stream": key, "channel": StreamKey.parse(key).channel_id})
-        for key in added:
-            await self._send_stream_added(key)
-
-    async def _send_stream_added(self, key: str) -> None:
-        channel_id = StreamKey.parse(key).channel_id
-        await self.send_json({"type": "stream.added", "stream": key, "channel": channel_id, "seq": self.following[key]})
 
     async def _heartbeat(self) -> None:
         now = time.monotonic()
         if now - self.last_heartbeat >= HEARTBEAT_EVERY_SECONDS:
             self.last_heartbeat = now
-            await presence.presence_heartbeat(self.user, self.connection_id)
+            await presence.presence_heartbeat(self.user, self.connection_id, idle=self.idle)

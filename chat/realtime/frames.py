@@ -8,9 +8,8 @@ from typing import Any
 
 from django.conf import settings
 
-from chat.attachments.errors import AttachmentError
-from chat.exceptions import ChannelFull, ChannelNotFound, ChatError, InvalidRequest, NotAllowed
-from chat.services.messages import Banned, MessageRefused
+from chat.exceptions import ChatError
+from chat.services.activity import refusal_code
 from chat.streams import StreamKey
 
 
@@ -24,21 +23,8 @@ class FrameError(Exception):
 
 
 def error_code(error: ChatError) -> str:
-    if isinstance(error, AttachmentError):
-        return "attachment_refused"
-    if isinstance(error, MessageRefused):
-        return error.code
-    if isinstance(error, Banned):
-        return "banned"
-    if isinstance(error, ChannelNotFound):
-        return "not_found"
-    if isinstance(error, NotAllowed):
-        return "forbidden"
-    if isinstance(error, ChannelFull):
-        return "channel_full"
-    if isinstance(error, InvalidRequest) and "does not exist" in error.message:
-        return "not_found"
-    return "invalid"
+    """The protocol's code of a refusal: one mapping, the services' (they count refusals by it)."""
+    return refusal_code(error)
 
 
 def field(frame: dict, name: str, kind: type | tuple[type, ...], *, required: bool = True) -> Any:
@@ -68,19 +54,52 @@ def stream_field(frame: dict) -> StreamKey | None:
         raise FrameError("invalid", str(error)) from None
 
 
+# JSON nested deeper than this is refused: no frame of the protocol needs more than a few levels.
+MAX_DEPTH = 32
+
+
 def parse_frame(text: str | None) -> dict:
-    """A browser frame: JSON text, an object, within WS_MAX_FRAME_BYTES."""
+    """A browser frame: JSON text of at most WS_MAX_FRAME_BYTES bytes in UTF-8, an object, nested at
+    most MAX_DEPTH deep, whose every string (keys too) is Unicode that UTF-8 can carry."""
     if text is None:
         raise FrameError("bad_json", "Frames are JSON text.")
-    if len(text) > settings.WS_MAX_FRAME_BYTES:
-        raise FrameError("frame_too_large", f"A frame can be at most {settings.WS_MAX_FRAME_BYTES} bytes.")
+    limit = settings.WS_MAX_FRAME_BYTES
+    # A character is at most 4 bytes: only text that might be over the limit is encoded to count.
+    if len(text) > limit or (len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit):
+        raise FrameError("frame_too_large", f"A frame can be at most {limit} bytes.")
     try:
         frame = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # (nesting past the parser's recursion limit)
         raise FrameError("bad_json", "That frame is not valid JSON.") from None
     if not isinstance(frame, dict):
         raise FrameError("bad_json", "A frame is a JSON object with a `type`.")
+    _check_shape(frame, surrogates_possible="\\u" in text)
     return frame
+
+
+def _check_shape(frame: dict, *, surrogates_possible: bool) -> None:
+    # Iterative, so a deep frame cannot exhaust the stack here either. A lone surrogate can only
+    # come from a \u escape, so strings are checked only when the text has one.
+    pending: list[tuple[Any, int]] = [(frame, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise FrameError("invalid", f"A frame can be nested at most {MAX_DEPTH} deep.")
+        if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif surrogates_possible and isinstance(value, str) and not _is_unicode(value):
+            raise FrameError("invalid", "Text in a frame must be valid Unicode (it holds a lone surrogate).")
+
+
+def _is_unicode(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def own_stream(following: Iterable[str], channel_id: int, requested: StreamKey | None) -> str:

@@ -67,8 +67,14 @@ async def presence_disconnected(user, connection: str, keys: Iterable[str]) -> N
         broadcaster.note(user, keys)
 
 
-async def presence_heartbeat(user, connection: str) -> None:
-    await _store_call("heartbeat")(user.pk, connection)
+async def presence_heartbeat(user, connection: str, *, idle: bool = False) -> None:
+    await _store_call("heartbeat")(user.pk, connection, idle=idle)
+
+
+async def presence_idle(user, connection: str, idle: bool, keys: Iterable[str]) -> None:
+    """The tab of this connection is idle or in use again; the person's status may change with it."""
+    await _store_call("set_idle")(user.pk, connection, idle)
+    broadcaster.note(user, keys)
 
 
 async def presence_set(user, status: Presence, keys: Iterable[str]) -> None:

@@ -31,6 +31,7 @@ from chat.attachments.checks import (
     INLINE_TYPES,
     MAGIC_NUMBERS,
     SNIFF_BYTES,
+    check_pending,
     check_quota,
     check_size,
     clean_ids,
@@ -52,6 +53,7 @@ from chat.attachments.storage import (
 )
 from chat.attachments.thumbnails import store_thumbnail
 from chat.models import Attachment, AttachmentState, Channel, Message
+from chat.streams import StreamKey
 
 
 def _require_can_send(actor, channel: Channel) -> None:
@@ -78,8 +80,9 @@ def start_upload(
     content_type = normalise_type(content_type, name)
     check_size(name, size)
     with transaction.atomic():
-        # One user's starts queue here, so two at once cannot both fit in the last of the quota.
+        # One user's starts queue here, so two at once cannot both take the last place or quota.
         list(get_user_model().objects.select_for_update().filter(pk=actor.pk).values_list("pk"))
+        check_pending(actor)
         check_quota(actor, name, size)
         attachment = Attachment.objects.create(
             uploader=actor,
@@ -258,7 +261,8 @@ def purge(attachments: Iterable[Attachment]) -> int:
 
 
 def readable_attachment(*, actor, attachment_id: int) -> Attachment:
-    """An attachment `actor` may download: sent in a visible message of a channel they may read."""
+    """An attachment `actor` may download: sent in a visible message of a stream they may read,
+    by the rule of history and sync (in an elastic channel, the message's own sub-channel)."""
     attachment = (
         Attachment.objects.select_related("message", "channel")
         .filter(pk=attachment_id, state=AttachmentState.ATTACHED)
@@ -266,9 +270,17 @@ def readable_attachment(*, actor, attachment_id: int) -> Attachment:
     )
     if attachment is None or not message_is_visible(attachment.message):
         raise AttachmentNotFound()
-    if not actor.is_authenticated or not policy.can_view(policy.access_for(actor, attachment.channel)):
+    if not actor.is_authenticated:
+        raise AttachmentNotFound()
+    if not policy.can_read_stream(policy.access_for(actor, attachment.channel), _stream_of(attachment.message)):
         raise AttachmentNotFound()
     return attachment
+
+
+def _stream_of(message: Message) -> StreamKey:
+    if message.stream_id:
+        return StreamKey.parse(message.stream_id)
+    return StreamKey(message.channel_id, message.subchannel_id)  # a row written outside the services
 
 
 def shown_prefetch() -> Prefetch:

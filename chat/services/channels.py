@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from chat import policy
+from chat.backends import get_backend
 from chat.events import publish_on_commit
 from chat.exceptions import NotAllowed
 from chat.models import Channel, ChannelType, Membership, Mode, ModeratorSeat, Privacy, Role
 from chat.services import attachments, elastic
-from chat.services.access import require_visible
-from chat.services.memberships import create_memberships
+from chat.services.access import backend_actor, require_visible
+from chat.services.memberships import backend_add, create_memberships
 
 
 def create_channel(
@@ -38,11 +40,16 @@ def create_channel(
         created_by=actor,
     )
     channel.full_clean()
+    check_name_is_free(channel)
+    # Before the transaction: the channel's id in the messaging service is stored with it.
+    created = get_backend().create_channel(channel, creator=actor)
+    channel.chime_arn = created.ref
     with transaction.atomic():
         channel.save()
         [membership] = create_memberships(channel, [actor], role=Role.MODERATOR)
         if channel.is_elastic:
-            ModeratorSeat.objects.create(membership=membership, subchannel=elastic.open_first_subchannel(channel))
+            first = elastic.open_first_subchannel(channel, created.subchannel_ids)
+            ModeratorSeat.objects.create(membership=membership, subchannel=first)
         publish_on_commit(channel, "channel.created", {"by": actor.pk})
     return channel
 
@@ -62,9 +69,20 @@ def update_channel(*, actor, channel: Channel, name: str, mode: str | None = Non
             channel.mode = mode
             update_fields.append("mode")
         channel.full_clean()
+        check_name_is_free(channel)
+        get_backend().update_channel(channel, actor=backend_actor(access))
         channel.save(update_fields=update_fields)
         publish_on_commit(channel, "channel.updated", {"name": channel.name, "mode": channel.mode, "by": actor.pk})
     return channel
+
+
+def check_name_is_free(channel: Channel) -> None:
+    """Channel names are unique whatever their case (direct conversations have no name of their own)."""
+    if channel.is_direct:
+        return
+    taken = Channel.objects.filter(is_direct=False, name__iexact=channel.name).exclude(pk=channel.pk).first()
+    if taken is not None:
+        raise ValidationError({"name": f"A channel named “{taken.name}” already exists."}, code="duplicate_name")
 
 
 def delete_channel(*, actor, channel: Channel) -> None:
@@ -73,6 +91,7 @@ def delete_channel(*, actor, channel: Channel) -> None:
         require_visible(access)
         if not policy.can_delete(access):
             raise NotAllowed("Only moderators and administrators delete a channel.")
+        get_backend().delete_channel(channel, actor=backend_actor(access))
         # Published before the row goes so the event still carries the channel's id.
         publish_on_commit(channel, "channel.deleted", {"by": actor.pk})
         # The rows cascade; the stored files are removed after commit.
@@ -89,16 +108,18 @@ def open_direct_channel(*, actor, other) -> Channel:
     with transaction.atomic():
         channel = Channel.objects.filter(direct_key=key).first()
         if channel is None:
+            channel = Channel(
+                name=f"{first.username}, {second.username}",
+                privacy=Privacy.PRIVATE,
+                mode=Mode.RESTRICTED,
+                is_direct=True,
+                direct_key=key,
+                created_by=actor,
+            )
+            channel.chime_arn = get_backend().create_channel(channel, creator=actor).ref
             try:
                 with transaction.atomic():
-                    channel = Channel.objects.create(
-                        name=f"{first.username}, {second.username}",
-                        privacy=Privacy.PRIVATE,
-                        mode=Mode.RESTRICTED,
-                        is_direct=True,
-                        direct_key=key,
-                        created_by=actor,
-                    )
+                    channel.save()
             except IntegrityError:
                 # The other person opened it at the same moment.
                 channel = Channel.objects.get(direct_key=key)
@@ -106,7 +127,9 @@ def open_direct_channel(*, actor, other) -> Channel:
                 publish_on_commit(channel, "channel.created", {"by": actor.pk})
         member_ids = set(Membership.objects.filter(channel=channel).values_list("user_id", flat=True))
         if missing := [user for user in (first, second) if user.pk not in member_ids]:
-            # Reopening: whoever left the conversation is back in it.
+            # Reopening: whoever left the conversation is back in it. Nobody moderates a direct
+            # channel, so the app adds them (an administrative call).
+            backend_add(channel, missing, actor=None)
             create_memberships(channel, missing)
             publish_on_commit(
                 channel, "membership.created", {"user_ids": [user.pk for user in missing], "by": actor.pk}

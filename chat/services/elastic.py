@@ -9,10 +9,11 @@ channel row, so two sub-channels are never opened past the maximum.
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 
 from chat import policy
+from chat.backends import get_backend
 from chat.events import publish_on_commit
 from chat.exceptions import ChannelFull, ChatError, InvalidRequest, NotAllowed
 from chat.models import Channel, Membership, ModeratorSeat, SubChannel
@@ -23,8 +24,48 @@ from chat.services.streams import merge_streams
 MAX_PLACEMENT_ATTEMPTS = 50
 
 
-def open_first_subchannel(channel: Channel) -> SubChannel:
-    return SubChannel.objects.create(channel=channel, number=1)
+def open_first_subchannel(channel: Channel, backend_ids: tuple[str, ...] = ()) -> SubChannel:
+    """Sub-channel 1 (a new channel's moderator sits there); with MESSAGING_BACKEND=chime, one row
+    per sub-channel Chime already holds, the first named after Chime's first."""
+    first = SubChannel.objects.create(channel=channel, number=1, chime_id=backend_ids[0] if backend_ids else None)
+    for number, chime_id in enumerate(backend_ids[1:], start=2):
+        SubChannel.objects.create(channel=channel, number=number, chime_id=chime_id)
+    return first
+
+
+def seats_from_placements(*, channel: Channel, placed: list[str | None]) -> list[int]:
+    """Seats the messaging backend chose (Chime places the members of elastic channels): one
+    sub-channel id per entry; an entry the backend left unknown is placed by us."""
+    seats: list[int] = []
+    for chime_id in placed:
+        if chime_id is None:
+            seats.extend(take_seats(channel=channel, count=1))
+            continue
+        subchannel = subchannel_for_backend_id(channel, chime_id)
+        SubChannel.objects.filter(pk=subchannel.pk).update(member_count=F("member_count") + 1, is_open=True)
+        seats.append(subchannel.pk)
+    return seats
+
+
+def subchannel_for_backend_id(channel: Channel, chime_id: str) -> SubChannel:
+    """Our sub-channel for one of Chime's: found, or an open one Chime had not named yet, or opened."""
+    found = SubChannel.objects.filter(channel=channel, chime_id=chime_id).first()
+    if found is not None:
+        return found
+    _lock_channel(channel)
+    unnamed = SubChannel.objects.filter(channel=channel, chime_id__isnull=True, is_open=True).order_by("number").first()
+    if unnamed is not None:
+        unnamed.chime_id = chime_id
+        unnamed.save(update_fields=["chime_id"])
+        return unnamed
+    highest = SubChannel.objects.filter(channel=channel).aggregate(highest=Max("number"))["highest"] or 0
+    try:
+        with transaction.atomic():
+            subchannel = SubChannel.objects.create(channel=channel, number=highest + 1, chime_id=chime_id)
+    except IntegrityError:
+        return SubChannel.objects.get(channel=channel, chime_id=chime_id)
+    publish_on_commit(channel, "subchannel.opened", {"subchannel_id": subchannel.pk, "number": subchannel.number})
+    return subchannel
 
 
 def take_seats(*, channel: Channel, count: int) -> list[int]:
@@ -94,6 +135,8 @@ def _is_thin(channel: Channel, subchannel: SubChannel) -> bool:
 
 def release_seat(*, channel: Channel, subchannel_id: int) -> None:
     SubChannel.objects.filter(pk=subchannel_id).update(member_count=F("member_count") - 1)
+    if get_backend().places_members:
+        return  # Chime scales in by itself and says so on its event stream (chat/services/mirror_channels.py)
     merge_if_below_minimum(channel=channel, subchannel_id=subchannel_id)
 
 
@@ -120,6 +163,30 @@ def merge_if_below_minimum(*, channel: Channel, subchannel_id: int) -> SubChanne
     )
     if into is None:
         return None
+    return merge_subchannel(channel=channel, subchannel=subchannel, into=into)
+
+
+def merge_away(*, channel: Channel, subchannel: SubChannel) -> SubChannel | None:
+    """Close a sub-channel the messaging service deleted (Chime's scale-in): its members and history
+    move into the fullest other open sub-channel. Returns it, or None when there is none."""
+    _lock_channel(channel)
+    subchannel = SubChannel.objects.select_for_update().get(pk=subchannel.pk)
+    if not subchannel.is_open:
+        return None
+    into = (
+        SubChannel.objects.select_for_update()
+        .filter(channel=channel, is_open=True)
+        .exclude(pk=subchannel.pk)
+        .order_by("-member_count", "number")
+        .first()
+    )
+    if into is None:
+        return None
+    return merge_subchannel(channel=channel, subchannel=subchannel, into=into)
+
+
+def merge_subchannel(*, channel: Channel, subchannel: SubChannel, into: SubChannel) -> SubChannel:
+    """Move a sub-channel's members and history into `into` and close it (locks held by the caller)."""
     # Fewer than the minimum (at most 400) members: small enough to name each one in an event.
     moved_user_ids = list(Membership.objects.filter(subchannel=subchannel).values_list("user_id", flat=True))
     Membership.objects.filter(subchannel=subchannel).update(subchannel=into)
@@ -154,6 +221,8 @@ def join_subchannel(*, actor, channel: Channel, subchannel: SubChannel) -> Moder
             raise NotAllowed("Only moderators of an elastic channel choose the sub-channels they sit in.")
         if subchannel.channel_id != channel.pk or not subchannel.is_open:
             raise InvalidRequest("That sub-channel is not open.")
+        if not ModeratorSeat.objects.filter(membership=access.membership, subchannel=subchannel).exists():
+            get_backend().seat_moderator(channel, subchannel, actor=actor)
         seat, created = ModeratorSeat.objects.get_or_create(membership=access.membership, subchannel=subchannel)
         if created:
             publish_on_commit(

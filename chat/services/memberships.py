@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from chat import policy
+from chat.backends import get_backend
+from chat.backends.base import Placements
 from chat.events import publish_on_commit
 from chat.exceptions import InvalidRequest, NotAllowed
 from chat.models import Ban, Channel, Membership, ModeratorSeat, Role
 from chat.services import elastic
-from chat.services.access import require_visible
+from chat.services.access import backend_actor, require_visible
 from chat.streams import StreamKey
 
 BANNED_MESSAGE = "You are banned from this channel."
+MAX_BAN_REASON = 500
 
 
-def create_memberships(channel: Channel, users: list, *, role: str = Role.MEMBER) -> list[Membership]:
-    """Insert memberships with their elastic seats, all or nothing. No policy: callers have checked."""
+def create_memberships(
+    channel: Channel, users: list, *, role: str = Role.MEMBER, placements: Placements | None = None
+) -> list[Membership]:
+    """Insert memberships with their elastic seats, all or nothing. No policy: callers have checked.
+
+    `placements`: the seats the messaging backend chose (MESSAGING_BACKEND=chime); else we place."""
     with transaction.atomic():
-        seats = (
-            elastic.take_seats(channel=channel, count=len(users)) if channel.is_elastic and role == Role.MEMBER else []
-        )
+        seats = []
+        if channel.is_elastic and role == Role.MEMBER:
+            seats = (
+                elastic.take_seats(channel=channel, count=len(users))
+                if placements is None
+                else elastic.seats_from_placements(channel=channel, placed=[placements.get(u.pk) for u in users])
+            )
         rows = [
             Membership(user=user, channel=channel, role=role, subchannel_id=seats[index] if seats else None)
             for index, user in enumerate(users)
@@ -38,6 +51,13 @@ def delete_membership(membership: Membership, channel: Channel) -> list[str]:
     if subchannel_id is not None:
         elastic.release_seat(channel=channel, subchannel_id=subchannel_id)
     return streams
+
+
+def backend_add(channel: Channel, users: list, *, actor) -> Placements | None:
+    """Add people in the messaging backend; returns its placements when it places members itself."""
+    backend = get_backend()
+    placements = backend.add_members(channel, users, actor=actor)
+    return placements if backend.places_members else None
 
 
 def member_streams(channel: Channel, membership: Membership) -> list[StreamKey]:
@@ -64,8 +84,9 @@ def join_channel(*, actor, channel: Channel) -> Membership:
             raise NotAllowed(BANNED_MESSAGE)
         if not policy.can_join(access):
             raise NotAllowed("Only public channels can be joined. Ask a member to add you.")
+        placements = backend_add(channel, [actor], actor=actor)
         try:
-            [membership] = create_memberships(channel, [actor])
+            [membership] = create_memberships(channel, [actor], placements=placements)
         except IntegrityError:
             # The same person joined from another tab a moment ago (seen on PostgreSQL).
             return Membership.objects.get(channel=channel, user=actor)
@@ -79,6 +100,7 @@ def leave_channel(*, actor, channel: Channel) -> None:
         require_visible(access)
         if not policy.can_leave(access):
             raise NotAllowed("You are not a member of this channel.")
+        get_backend().remove_member(channel, actor, actor=actor)
         streams = delete_membership(access.membership, channel)
         publish_on_commit(
             channel, "membership.deleted", {"user_id": actor.pk, "by": actor.pk, "reason": "left", "streams": streams}
@@ -96,7 +118,9 @@ def add_members(*, actor, channel: Channel, users: Iterable) -> list[Membership]
         if inactive := [user.username for user in users if not user.is_active]:
             raise InvalidRequest(f"Not an active account: {', '.join(inactive)}.")
         user_ids = [user.pk for user in users]
-        banned_ids = set(Ban.objects.filter(channel=channel, user_id__in=user_ids).values_list("user_id", flat=True))
+        banned_ids = set(
+            Ban.objects.active().filter(channel=channel, user_id__in=user_ids).values_list("user_id", flat=True)
+        )
         if banned_ids:
             names = ", ".join(user.username for user in users if user.pk in banned_ids)
             raise InvalidRequest(f"Banned from this channel: {names}. Lift the ban first.")
@@ -106,7 +130,8 @@ def add_members(*, actor, channel: Channel, users: Iterable) -> list[Membership]
         newcomers = [user for user in users if user.pk not in member_ids]
         if not newcomers:
             raise InvalidRequest("Already a member of this channel.")
-        memberships = create_memberships(channel, newcomers)
+        placements = backend_add(channel, newcomers, actor=backend_actor(access))
+        memberships = create_memberships(channel, newcomers, placements=placements)
         publish_on_commit(channel, "membership.created", {"user_ids": [user.pk for user in newcomers], "by": actor.pk})
     return memberships
 
@@ -128,6 +153,7 @@ def remove_member(*, actor, channel: Channel, user) -> None:
                 if target.user_id == actor.pk
                 else "Only moderators remove members, and only administrators remove moderators."
             )
+        get_backend().remove_member(channel, user, actor=backend_actor(access))
         streams = delete_membership(target, channel)
         publish_on_commit(
             channel, "membership.deleted", {"user_id": user.pk, "by": actor.pk, "reason": "removed", "streams": streams}
@@ -141,6 +167,7 @@ def promote_moderator(*, actor, channel: Channel, user) -> Membership:
         target = _membership_of(channel, user, access)
         if not policy.can_promote(access, target):
             raise NotAllowed(_moderation_refusal(access, target, "is already a moderator"))
+        get_backend().add_moderator(channel, user, actor=backend_actor(access))
         seat_id = target.subchannel_id
         target.role = Role.MODERATOR
         target.subchannel = None
@@ -159,17 +186,32 @@ def demote_moderator(*, actor, channel: Channel, user) -> Membership:
         access = policy.access_for(actor, channel)
         require_visible(access)
         target = _membership_of(channel, user, access)
-        if not policy.can_demote(access, target):
-            raise NotAllowed(_moderation_refusal(access, target, "is not a moderator"))
+        moderator_count = Membership.objects.filter(channel=channel).moderators().count()
+        if not policy.can_demote(access, target, moderator_count=moderator_count):
+            raise NotAllowed(_demote_refusal(access, target, moderator_count))
+        backend = get_backend()
+        placed = backend.remove_moderator(channel, user, actor=backend_actor(access))
         update_fields = ["role"]
         if channel.is_elastic:
-            [target.subchannel_id] = elastic.take_seats(channel=channel, count=1)
+            [target.subchannel_id] = (
+                elastic.seats_from_placements(channel=channel, placed=[placed])
+                if backend.places_members
+                else elastic.take_seats(channel=channel, count=1)
+            )
             target.moderator_seats.all().delete()
             update_fields.append("subchannel")
         target.role = Role.MEMBER
         target.save(update_fields=update_fields)
         publish_on_commit(channel, "membership.updated", {"user_id": user.pk, "role": Role.MEMBER, "by": actor.pk})
     return target
+
+
+def _demote_refusal(access: policy.ChannelAccess, target: Membership, moderator_count: int) -> str:
+    if access.manages and target.user_id == access.user.pk and moderator_count <= 1:
+        return "You are this channel's only moderator: promote someone else first."
+    if access.manages and target.user_id == access.channel.created_by_id and policy.is_admin(target.user):
+        return f"{target.user.username} created this channel and is an administrator: only administrators demote them."
+    return _moderation_refusal(access, target, "is not a moderator")
 
 
 def _moderation_refusal(access: policy.ChannelAccess, target: Membership, state: str) -> str:
@@ -180,8 +222,14 @@ def _moderation_refusal(access: policy.ChannelAccess, target: Membership, state:
     return "Only moderators and administrators change who moderates."
 
 
-def ban_user(*, actor, channel: Channel, user) -> Ban:
-    """Ban someone (member or not): their membership goes, and they cannot join or be added until unbanned."""
+def ban_user(*, actor, channel: Channel, user, reason: str = "", expires_at: datetime | None = None) -> Ban:
+    """Ban someone (member or not): their membership goes, and they cannot join or be added until
+    the ban is lifted or, with `expires_at`, ends by itself."""
+    reason = (reason or "").strip()
+    if len(reason) > MAX_BAN_REASON:
+        raise InvalidRequest(f"A ban's reason can be at most {MAX_BAN_REASON} characters long.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidRequest("A ban's end must be in the future.")
     with transaction.atomic():
         access = policy.access_for(actor, channel)
         require_visible(access)
@@ -189,8 +237,10 @@ def ban_user(*, actor, channel: Channel, user) -> Ban:
         target_is_moderator = target is not None and target.role == Role.MODERATOR
         if not policy.can_ban(access, user, target_is_moderator=target_is_moderator):
             raise NotAllowed(_ban_refusal(access, user, target_is_moderator))
-        if Ban.objects.filter(channel=channel, user=user).exists():
+        if Ban.objects.active().filter(channel=channel, user=user).exists():
             raise InvalidRequest(f"{user.username} is already banned.")
+        get_backend().ban(channel, user, actor=backend_actor(access))
+        Ban.objects.filter(channel=channel, user=user).delete()  # an ended ban gives way to the new one
         if target is not None:
             streams = delete_membership(target, channel)
             publish_on_commit(
@@ -198,8 +248,12 @@ def ban_user(*, actor, channel: Channel, user) -> Ban:
                 "membership.deleted",
                 {"user_id": user.pk, "by": actor.pk, "reason": "banned", "streams": streams},
             )
-        ban = Ban.objects.create(channel=channel, user=user, created_by=actor)
-        publish_on_commit(channel, "ban.created", {"user_id": user.pk, "by": actor.pk})
+        ban = Ban.objects.create(channel=channel, user=user, created_by=actor, reason=reason, expires_at=expires_at)
+        publish_on_commit(
+            channel,
+            "ban.created",
+            {"user_id": user.pk, "by": actor.pk, "until": expires_at.isoformat() if expires_at else None},
+        )
     return ban
 
 
@@ -219,9 +273,11 @@ def unban_user(*, actor, channel: Channel, user) -> None:
         require_visible(access)
         if not policy.can_unban(access):
             raise NotAllowed("Only moderators and administrators lift bans.")
-        deleted, _ = Ban.objects.filter(channel=channel, user=user).delete()
-        if not deleted:
+        bans = Ban.objects.filter(channel=channel, user=user)
+        if not bans.active().exists():
             raise InvalidRequest(f"{user.username} is not banned from this channel.")
+        get_backend().unban(channel, user, actor=backend_actor(access))
+        bans.delete()
         publish_on_commit(channel, "ban.deleted", {"user_id": user.pk, "by": actor.pk})
 
 

@@ -16,17 +16,24 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from chat import events, policy
-from chat.exceptions import ChatError, InvalidRequest, NotAllowed
+from chat.backends import get_backend
+from chat.backends.base import OutgoingMessage
+from chat.exceptions import ChannelNotFound, ChatError, InvalidRequest, NotAllowed
 from chat.models import Channel, Membership, Message, MessageRevision, ModeratorSeat, Role, StreamEvent
 from chat.rendering import render_message
-from chat.services import attachments, ratelimit, read_markers
-from chat.services.access import get_channel_access
+from chat.services import activity, attachments, ratelimit, read_markers, replies, search_index
+from chat.services.access import backend_actor, get_channel_access
 from chat.services.memberships import BANNED_MESSAGE, join_channel
 from chat.services.payloads import message_payload
+from chat.services.text import utf8
 from chat.streams import StreamKey
 
 MAX_CONTENT_BYTES = 4096
 MAX_METADATA_BYTES = 1024
+# Missing, or in a stream the person may not read: one answer (the protocol's `not_found`).
+MESSAGE_NOT_FOUND = "That message does not exist."
+# Written by the server only (the files it checked and attached); a client's is refused.
+SERVER_METADATA_KEYS = frozenset({"attachments"})
 
 
 class MessageRefused(ChatError):
@@ -68,6 +75,7 @@ class RateLimited(MessageRefused):
 
 
 class Banned(NotAllowed):
+    code = "banned"
     default_message = BANNED_MESSAGE
 
 
@@ -80,7 +88,7 @@ class SendResult:
 def check_content(content: object, *, with_files: bool = False) -> str:
     if not isinstance(content, str):
         raise MessageRefused("content must be text.")
-    if len(content.encode("utf-8")) > MAX_CONTENT_BYTES:
+    if len(utf8(content, "message")) > MAX_CONTENT_BYTES:
         raise ContentTooLong()
     if not content.strip() and not with_files:
         raise EmptyMessage()
@@ -92,11 +100,14 @@ def check_metadata(metadata: object) -> dict:
         return {}
     if not isinstance(metadata, dict):
         raise MessageRefused("metadata must be an object.")
-    if len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode("utf-8")) > MAX_METADATA_BYTES:
+    if SERVER_METADATA_KEYS & metadata.keys():
+        raise MessageRefused("metadata.attachments is written by the server: list your upload ids in `attachments`.")
+    if len(utf8(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False), "metadata")) > MAX_METADATA_BYTES:
         raise MetadataTooLong()
     return metadata
 
 
+@activity.counts_refusals("send")
 def send_message(
     *,
     actor,
@@ -106,6 +117,7 @@ def send_message(
     metadata: dict | None = None,
     stream: StreamKey | None = None,
     attachment_ids: list | None = None,
+    reply_to: int | None = None,
 ) -> SendResult:
     """Store a message and its `message.created` event; a retry with the same client_msg_id returns the first.
 
@@ -122,7 +134,9 @@ def send_message(
         raise RateLimited(retry_after=wait)
     try:
         with transaction.atomic():
-            message = _store_new_message(actor, channel_id, content, client_msg_id, metadata, stream, attachment_ids)
+            message = _store_new_message(
+                actor, channel_id, content, client_msg_id, metadata, stream, attachment_ids, reply_to=reply_to
+            )
     except IntegrityError:
         # The same send arrived twice at once (two tabs, a retry racing the original).
         if earlier := _sent_before(actor, client_msg_id):
@@ -136,7 +150,7 @@ def _sent_before(actor, client_msg_id: uuid.UUID) -> Message | None:
 
 
 def _store_new_message(
-    actor, channel_id, content, client_msg_id, metadata, requested_stream, attachment_ids
+    actor, channel_id, content, client_msg_id, metadata, requested_stream, attachment_ids, *, reply_to=None
 ) -> Message:
     access = get_channel_access(actor, channel_id)
     channel = access.channel
@@ -147,9 +161,22 @@ def _store_new_message(
     membership = access.membership or join_channel(actor=actor, channel=channel)
     key = _sending_stream(channel, membership, requested_stream)
     _check_slow_mode(access, channel)
+    original = replies.reply_target(access, reply_to, key)
     files = attachments.attachments_for_message(actor=actor, channel=channel, ids=attachment_ids or [])
     if files:
         metadata = {**metadata, "attachments": files}
+    # Policy has passed and nothing is written yet: the messaging service takes it first (its
+    # MessageId is stored on the row); before the stream's seq is taken, so sends do not queue on it.
+    sent = get_backend().send_message(
+        OutgoingMessage(
+            channel=channel,
+            sender=actor,
+            content=content,
+            client_msg_id=client_msg_id,
+            subchannel_id=key.subchannel_id,
+            attachment_ids=[item["id"] for item in files],
+        )
+    )
     rendered = render_message(content, members_among=lambda names: _member_names(channel, names))
     seq = events.next_seq(key)
     message = Message.objects.create(
@@ -162,11 +189,16 @@ def _store_new_message(
         html=rendered.html,
         metadata=metadata,
         client_msg_id=client_msg_id,
+        chime_message_id=sent.ref,
+        reply_to=original,
     )
     message.author = actor
+    activity.message_stored(message)  # the dashboards' rollup; counted and logged after commit
     attachments.attach(actor=actor, message=message, ids=[item["id"] for item in files])
     events.store(key, seq, "message.created", {"channel": channel.pk, "message": message_payload(message)}, message)
     read_markers.advance_marker(actor, key, seq)
+    replies.notify_author(message, original)
+    search_index.index_message(message.pk, content)
     return message
 
 
@@ -213,6 +245,7 @@ def _member_names(channel: Channel, names) -> set[str]:
     )
 
 
+@activity.counts_refusals("edit")
 def edit_message(*, actor, message_id: int, content: str) -> Message:
     content = check_content(content)
     with transaction.atomic():
@@ -223,6 +256,7 @@ def edit_message(*, actor, message_id: int, content: str) -> Message:
             raise InvalidRequest("A deleted message cannot be edited.")
         if content == message.content:
             return message
+        get_backend().edit_message(message, content, actor=actor)
         MessageRevision.objects.create(message=message, content=message.content, html=message.html)
         rendered = render_message(content, members_among=lambda names: _member_names(access.channel, names))
         message.content, message.html, message.edited_at = content, rendered.html, timezone.now()
@@ -239,12 +273,15 @@ def redact_message(*, actor, message_id: int) -> Message:
             raise NotAllowed("Only the author or a moderator can delete this message.")
         if message.redacted_at is not None:
             return message
+        get_backend().redact_message(message, actor=backend_actor(access))
         message.content, message.html, message.metadata = "", "", {}
         message.redacted_at = timezone.now()
         message.save(update_fields=["content", "html", "metadata", "redacted_at"])
         message.revisions.all().delete()
+        message.reactions.all().delete()
         attachments.hide_for_redacted(message=message)
         _scrub_replay(message, message_payload(message))
+        replies.scrub_replies_of(message)
         _record_message_event(message, "message.redacted")
     return message
 
@@ -255,8 +292,11 @@ def delete_message(*, actor, message_id: int) -> None:
         message, access = _message_for_change(actor, message_id)
         if not policy.can_hard_delete(access):
             raise NotAllowed("Only administrators can remove messages entirely.")
+        get_backend().delete_message(message)
         key, message_pk, channel_id = StreamKey.parse(message.stream_id), message.pk, message.channel_id
         _scrub_replay(message, {"id": message_pk, "deleted": True})
+        replies.scrub_replies_of(message)
+        search_index.unindex_message(message_pk)
         attachments.delete_for_message(message=message)
         message.delete()
         events.record(key, "message.deleted", {"channel": channel_id, "message": {"id": message_pk}})
@@ -265,14 +305,19 @@ def delete_message(*, actor, message_id: int) -> None:
 def _message_for_change(actor, message_id: int) -> tuple[Message, policy.ChannelAccess]:
     message = Message.objects.with_author().select_for_update(of=("self",)).filter(pk=message_id).first()
     if message is None or message.stream_id is None:
-        raise InvalidRequest("That message does not exist.")
-    access = get_channel_access(actor, message.channel_id)
+        raise InvalidRequest(MESSAGE_NOT_FOUND)
+    # An invisible channel's message gets the very answer a missing id does: ids reveal nothing.
+    try:
+        access = get_channel_access(actor, message.channel_id)
+    except ChannelNotFound:
+        raise InvalidRequest(MESSAGE_NOT_FOUND) from None
     if not policy.can_read_stream(access, StreamKey.parse(message.stream_id)):
-        raise InvalidRequest("That message does not exist.")
+        raise InvalidRequest(MESSAGE_NOT_FOUND)
     return message, access
 
 
 def _record_message_event(message: Message, event_type: str) -> None:
+    search_index.index_message(message.pk, message.content, redacted=message.redacted_at is not None)
     body = {"channel": message.channel_id, "message": message_payload(message)}
     events.record(StreamKey.parse(message.stream_id), event_type, body, message)
 
@@ -303,3 +348,12 @@ def set_slow_mode(*, actor, channel_id: int, seconds: int) -> Channel:
             channel, "channel.updated", {"name": channel.name, "mode": channel.mode, "slow_mode_seconds": seconds}
         )
     return channel
+
+
+def check_typing(*, actor, key: StreamKey) -> None:
+    """Whoever may send in a stream may say they are typing there; a banned person may not."""
+    access = get_channel_access(actor, key.channel_id)
+    if access.is_banned:
+        raise Banned()
+    if not policy.can_send(access) or not policy.can_read_stream(access, key):
+        raise NotAllowed("You cannot send messages in this channel.")

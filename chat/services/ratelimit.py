@@ -1,7 +1,8 @@
 """A token bucket per key (per user for sends): `rate` tokens a second, at most `burst` saved up.
 
 In the worker's memory on one process; in Redis when REDIS_URL is set, so a person whose tabs
-are spread over several workers still gets the one rate, not one per worker.
+are spread over several workers still gets the one rate, not one per worker. While Redis is
+down each process limits with its own bucket (chat/services/redis_health.py): sends go on.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from functools import cache
 
 from django.conf import settings
+
+from chat.services import redis_health
 
 
 class TokenBucket:
@@ -65,18 +68,27 @@ return tostring(wait)
 
 
 class RedisTokenBucket:
-    """The same contract, kept in Redis for every worker at once."""
+    """The same contract, kept in Redis for every worker at once; this process's own bucket
+    while Redis cannot be reached (logged once: event=rate_limit_fallback, event=rate_limit_restored)."""
 
     def __init__(self, url: str, *, rate: float, burst: int, prefix: str = "hobbies:rate") -> None:
-        import redis
-
         self.rate = rate
         self.burst = burst
         self.prefix = prefix
-        self._take = redis.Redis.from_url(url).register_script(_TAKE)
+        self._take = redis_health.client(url).register_script(_TAKE)
+        self.local = TokenBucket(rate=rate, burst=burst)
+        self.outage = redis_health.Outage("rate_limit")
 
     def take(self, key: object) -> float:
-        return float(self._take(keys=[f"{self.prefix}:{key}"], args=[self.rate, self.burst]))
+        if self.outage.should_try():
+            try:
+                wait = float(self._take(keys=[f"{self.prefix}:{key}"], args=[self.rate, self.burst]))
+            except redis_health.failures() as error:
+                self.outage.failed(error)
+            else:
+                self.outage.succeeded()
+                return wait
+        return self.local.take(key)
 
 
 @cache

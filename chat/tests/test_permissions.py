@@ -8,6 +8,7 @@ channel, "not allowed" (403) otherwise.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,9 +16,12 @@ import pytest
 from django.urls import reverse
 
 from chat.exceptions import ChannelNotFound, NotAllowed
-from chat.models import Ban, Channel, Membership, Mode, Privacy, Role
+from chat.models import Ban, Channel, Membership, Message, Mode, Privacy, Reaction, Report, Role
 from chat.services import channels as channel_services
 from chat.services import memberships as membership_services
+from chat.services import messages as message_services
+from chat.services import reactions as reaction_services
+from chat.services import reports as report_services
 from chat.services.access import get_channel_access
 
 ROLES = ("admin", "moderator", "member", "non-member", "banned")
@@ -42,6 +46,9 @@ MATRIX = {
     "edit_name":     ("YYY",  "YYY",    "NNN",  "NNN",     "NNN"),
     "change_mode":   ("YYN",  "YYN",    "NNN",  "NNN",     "NNN"),
     "delete":        ("YYY",  "YYY",    "NNN",  "NNN",     "NNN"),
+    "report":        ("YYY",  "YYY",    "YYY",  "NNY",     "NNY"),
+    "react":         ("NNY",  "YYY",    "YYY",  "NNY",     "NNN"),
+    "clear_reactions": ("YYY", "YYY",   "NNN",  "NNN",     "NNN"),
 }
 # fmt: on
 
@@ -131,7 +138,40 @@ ACTIONS = {
         request=lambda w: (url("chat-delete", w), {}),
         done=lambda w, a: not Channel.objects.filter(pk=w.channel.pk).exists(),
     ),
+    "report": Action(
+        service=lambda w, a: report_services.report_message(actor=a, message_id=message_of(w).pk, reason="spam"),
+        request=lambda w: (reverse("chat-report", args=[message_of(w).pk]), {"reason": "spam"}),
+        done=lambda w, a: Report.objects.filter(reporter=a, message__channel=w.channel).exists(),
+    ),
+    "react": Action(
+        service=lambda w, a: reaction_services.add_reaction(actor=a, message_id=message_of(w).pk, emoji="👍"),
+        request=lambda w: (reverse("chat-react", args=[message_of(w).pk]), {"emoji": "👍"}),
+        done=lambda w, a: Reaction.objects.filter(user=a, message__channel=w.channel, emoji="👍").exists(),
+    ),
+    "clear_reactions": Action(
+        service=lambda w, a: reaction_services.clear_reactions(actor=a, message_id=reacted_message_of(w).pk),
+        request=lambda w: (reverse("chat-clear-reactions", args=[reacted_message_of(w).pk]), {}),
+        done=lambda w, a: not Reaction.objects.filter(message__channel=w.channel).exists(),
+    ),
 }
+
+
+def message_of(world) -> Message:
+    """A message of `other_member`'s in the world's channel, for the report row."""
+    found = Message.objects.filter(channel=world.channel, author=world.other_member).first()
+    if found is None:
+        found = message_services.send_message(
+            actor=world.other_member, channel_id=world.channel.pk, content="Hi", client_msg_id=uuid.uuid4()
+        ).message
+    return found
+
+
+def reacted_message_of(world) -> Message:
+    """`message_of`, with a reaction of its author's on it, for the clear_reactions row."""
+    message = message_of(world)
+    reaction_services.add_reaction(actor=world.other_member, message_id=message.pk, emoji="🎉")
+    return message
+
 
 CASES = [
     pytest.param(action, role, column, id=f"{action}-{role}-{SETTINGS[column][0]}-{SETTINGS[column][1]}")

@@ -95,3 +95,54 @@ def test_sessions_sign_every_demo_user_in_for_load_tests(tmp_path, client):
 def test_too_few_users_is_refused():
     with pytest.raises(CommandError):
         seed("--users", "1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("channel_name", ["Demo public", "Demo private", "Demo elastic"])
+def test_a_demo_user_banned_from_a_seeded_channel_is_skipped_and_named(channel_name):
+    from chat.services.memberships import ban_user
+
+    seed("--users", "6", "--elastic")
+    channel = Channel.objects.get(name=channel_name)
+    owner, banned = User.objects.get(username="demo0001"), User.objects.get(username="demo0003")
+    ban_user(actor=owner, channel=channel, user=banned)
+    before = membership_counts()
+    output = seed("--users", "8", "--elastic")  # grows: two newcomers everywhere, the ban stays
+    assert f"“{channel_name}”: skipped 1 demo user banned there: demo0003." in output
+    assert not Membership.objects.filter(channel=channel, user=banned).exists()
+    grown = {name: count + 2 for name, count in before.items()}
+    assert membership_counts() == grown
+    again = seed("--users", "8", "--elastic")  # and again: nothing changes, the skip is said again
+    assert "demo0003" in again and "(0 new)" in again
+    assert membership_counts() == grown
+
+
+@pytest.mark.django_db
+def test_a_deactivated_demo_user_is_skipped_and_named():
+    seed("--users", "3")
+    User.objects.create(username="demo0004", is_active=False)  # deactivated before it was ever seated
+    output = seed("--users", "5")
+    assert "“Demo public”: skipped 1 inactive demo user: demo0004." in output
+    assert membership_counts() == {"Demo private": 4, "Demo public": 4}
+
+
+@pytest.mark.django_db
+def test_a_refusal_that_cannot_be_skipped_is_a_clear_command_error():
+    from chat.models import Role
+
+    seed("--users", "3")
+    Membership.objects.filter(channel__name="Demo public", user__username="demo0001").update(role=Role.MEMBER)
+    with pytest.raises(CommandError, match="“Demo public”: In a restricted channel only moderators"):
+        seed("--users", "4")
+    assert User.objects.filter(username="demo0004").count() == 0  # nothing half-done
+
+
+@pytest.mark.django_db
+def test_demo_users_leave_the_first_account_rule_to_the_first_real_person():
+    from hobbies.accounts.services import register_user
+
+    output = seed("--users", "3")
+    assert "No administrator yet: the first person to register on the web becomes the administrator" in output
+    registration = register_user(username="founder", password="Hobby#Pass1")
+    assert registration.is_founder and registration.user.is_superuser
+    assert "No administrator yet" not in seed("--users", "3")

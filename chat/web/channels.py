@@ -23,9 +23,9 @@ from chat.models import Channel, Membership, ModeratorSeat
 from chat.services import channels as channel_services
 from chat.services import elastic as elastic_services
 from chat.services import memberships as membership_services
-from chat.services import read_markers
 from chat.services.access import get_channel_access
 from chat.web.forms import AddMemberForm, ChannelCreateForm, ChannelEditForm
+from chat.web.sidebar import sidebar_of
 
 User = get_user_model()
 
@@ -49,7 +49,7 @@ def channels(request: HttpRequest) -> HttpResponse:
         .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("user")))
         .order_by("-created_at")
     )
-    unread = read_markers.unread_by_channel(user)
+    unread = sidebar_of(request).unread_by_channel()  # the sidebar's counts: read once per page
     direct = [(channel, _other_party(channel, user)) for channel in direct_channels]
     for channel in [membership.channel for membership in memberships] + [channel for channel, _ in direct]:
         channel.unread_stream, channel.unread = unread.get(channel.pk, ("", 0))
@@ -107,13 +107,14 @@ def _render_detail(
     context = {
         "channel": channel,
         "access": access,
-        "moderators": [_member_row(access, membership) for membership in moderators],
+        "moderators": [_member_row(access, membership, len(moderators)) for membership in moderators],
         "page": page,
-        "members": [_member_row(access, membership) for membership in page.object_list],
+        "members": [_member_row(access, membership, len(moderators)) for membership in page.object_list],
         "allowed": {
             "edit": policy.can_edit(access),
             "change_mode": policy.can_change_mode(access),
             "delete": policy.can_delete(access),
+            "dashboard": policy.can_see_channel_dashboard(access),
             "join": not access.is_member and policy.can_join(access),
             "leave": policy.can_leave(access),
             "add_members": policy.can_add_members(access),
@@ -123,7 +124,7 @@ def _render_detail(
         "add_form": add_form or AddMemberForm(),
     }
     if policy.can_see_bans(access):
-        context["bans"] = list(channel.bans.select_related("user").order_by("user__username"))
+        context["bans"] = list(channel.bans.active().select_related("user").order_by("user__username"))
     if policy.can_list_subchannels(access):
         context["subchannels"] = list(
             channel.subchannels.select_related("merged_into")
@@ -138,13 +139,13 @@ def _render_detail(
     return render(request, "chat/channel_detail.html", context, status=status)
 
 
-def _member_row(access: policy.ChannelAccess, membership: Membership) -> dict:
+def _member_row(access: policy.ChannelAccess, membership: Membership, moderator_count: int) -> dict:
     return {
         "membership": membership,
         "user": membership.user,
         "can_remove": policy.can_remove_member(access, membership),
         "can_promote": policy.can_promote(access, membership),
-        "can_demote": policy.can_demote(access, membership),
+        "can_demote": policy.can_demote(access, membership, moderator_count=moderator_count),
         "can_ban": policy.can_ban(access, membership.user, target_is_moderator=membership.is_moderator),
         "can_message": policy.can_message_user(access.user, membership.user),
     }
@@ -313,7 +314,7 @@ def direct_open(request: HttpRequest, user_id: int) -> HttpResponse:
         channel = channel_services.open_direct_channel(actor=request.user, other=other)
     except NotAllowed as error:
         return _refused(request, str(error))
-    return redirect("chat-channel", channel_id=channel.pk)
+    return redirect("chat-conversation", channel_id=channel.pk)
 
 
 def _refused(request: HttpRequest, reason: str) -> HttpResponse:

@@ -1,4 +1,8 @@
-"""The conversation page and its small HTTP companions (older messages, no-JS send, slow mode)."""
+"""The conversation page and its small HTTP companions (older messages, no-JS send, slow mode).
+
+Without JavaScript the page is complete: older pages by link (?before=<seq>), sending by the
+form, editing and deleting by the pages of chat/web/messages.py.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +19,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chat import policy
 from chat.exceptions import ChannelNotFound, ChatError
-from chat.models import Membership, Message
-from chat.services import attachments, reads
+from chat.models import Membership, SubChannel
+from chat.services import history, reads
 from chat.services import messages as message_service
 from chat.services.access import get_channel_access
 from chat.services.presence import presence_store
 from chat.streams import StreamKey
+from chat.web.timeline import decorate
 
-PAGE_SIZE = 50
 MEMBERS_SHOWN = 50
 
 
 class SendForm(forms.Form):
-    content = forms.CharField(label="Type your message", strip=False, widget=forms.Textarea(attrs={"rows": 2}))
+    content = forms.CharField(label="Type your message", strip=False, widget=forms.Textarea(attrs={"rows": 1}))
     client_msg_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
     # The stream the page shows, so a moderator sitting in several sub-channels writes where they read.
     stream = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
@@ -39,42 +43,72 @@ class SlowModeForm(forms.Form):
     )
 
 
-def history(key: str, *, before: int | None = None) -> tuple[list[Message], bool]:
-    """One page of a stream's messages, oldest first, by keyset on seq; constant queries."""
-    query = Message.objects.with_author().prefetch_related(attachments.shown_prefetch()).filter(stream_id=key)
-    if before is not None:
-        query = query.filter(seq__lt=before)
-    page = list(query.order_by("-seq")[: PAGE_SIZE + 1])
-    return list(reversed(page[:PAGE_SIZE])), len(page) > PAGE_SIZE
-
-
 @login_required
+@require_GET
 def conversation(request: HttpRequest, channel_id: int) -> HttpResponse:
+    return _render(request, channel_id, before=_seq(request.GET.get("before")))
+
+
+def _render(
+    request: HttpRequest,
+    channel_id: int,
+    *,
+    before: int | None = None,
+    stream: StreamKey | None = None,
+    draft: str = "",
+    refusal: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The page; its number of queries does not grow with messages or members."""
     access = get_channel_access(request.user, channel_id)
-    key = reads.viewing_stream(request.user, channel_id, requested=_requested_stream(request))
-    page, has_older = history(key)
+    key = reads.viewing_stream(request.user, channel_id, requested=stream or _requested_stream(request))
+    page = history.older(key, before=before) if before is not None else history.opening(request.user, key)
     members = list(
         Membership.objects.filter(channel=access.channel)
         .select_related("user")
         .order_by("user__username")[:MEMBERS_SHOWN]
     )
     statuses = presence_store().get_many([membership.user_id for membership in members])
+    parsed = StreamKey.parse(key)
+    room = None
+    if parsed.subchannel_id is not None:
+        room = SubChannel.objects.filter(pk=parsed.subchannel_id).values_list("number", flat=True).first()
     context = {
         "channel": access.channel,
+        "title": _title(access.channel, room, request.user, members),
         "access": access,
         "stream": key,
-        "page": page,
-        "has_older": has_older,
+        "room": room,
+        "page": decorate(page.messages, first_unread_seq=page.first_unread_seq),
+        "has_older": page.has_older,
+        "first_unread_seq": page.first_unread_seq,
+        "before": before,
         "last_seq": reads.last_seqs([key])[key],
         "members": [(membership, statuses[membership.user_id]) for membership in members],
         "can_send": policy.can_send(access),
         "is_member": access.is_member,
         "manages": access.manages,
         "is_admin": access.is_admin,
-        "send_form": SendForm(),
+        "send_form": SendForm(initial={"content": draft, "stream": key}),
+        "refusal": refusal,
         "slow_mode_form": SlowModeForm(initial={"seconds": access.channel.slow_mode_seconds}),
     }
-    return render(request, "chat/conversation.html", context)
+    return render(request, "chat/conversation.html", context, status=status)
+
+
+def _title(channel, room: int | None, user, members: list[Membership]) -> str:
+    """ "Chess", "Chess · room 2" for a sub-channel, the other person's name for direct messages."""
+    if channel.is_direct:
+        others = [membership.user.username for membership in members if membership.user_id != user.pk]
+        return others[0] if others else channel.name
+    return f"{channel.name} · room {room}" if room is not None else channel.name
+
+
+def _seq(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def _requested_stream(request: HttpRequest) -> StreamKey | None:
@@ -93,23 +127,29 @@ def _parsed_stream(raw: str | None) -> StreamKey | None:
 def older_messages(request: HttpRequest, channel_id: int) -> JsonResponse:
     access = get_channel_access(request.user, channel_id)
     key = reads.viewing_stream(request.user, channel_id, requested=_requested_stream(request))
-    try:
-        before = int(request.GET.get("before", ""))
-    except ValueError:
+    raw = request.GET.get("before", "")
+    if not raw.isdigit():
         return JsonResponse({"error": "`before` must be a seq number."}, status=400)
-    page, has_older = history(key, before=before)
+    page = history.older(key, before=int(raw))
     html = render_to_string(
         "chat/_messages.html",
-        {"page": page, "user": request.user, "manages": access.manages, "is_admin": access.is_admin},
+        {
+            "page": decorate(page.messages),
+            "user": request.user,
+            "manages": access.manages,
+            "is_admin": access.is_admin,
+        },
         request=request,
     )
-    return JsonResponse({"html": html, "has_older": has_older, "oldest_seq": page[0].seq if page else None})
+    oldest = page.messages[0].seq if page.messages else None
+    return JsonResponse({"html": html, "has_older": page.has_older, "oldest_seq": oldest})
 
 
 @login_required
 @require_POST
 def send(request: HttpRequest, channel_id: int) -> HttpResponse:
-    """Sending without JavaScript: the same service as the WebSocket, then back to the page."""
+    """Sending without JavaScript: the same service as the WebSocket, then back to the page. A
+    refused message comes back in the box with the reason."""
     get_channel_access(request.user, channel_id)  # outsiders get the 404 whatever they post
     form = SendForm(request.POST)
     stream = _parsed_stream(request.POST.get("stream"))
@@ -128,8 +168,11 @@ def send(request: HttpRequest, channel_id: int) -> HttpResponse:
     except ChannelNotFound:
         raise
     except ChatError as error:
-        flash.error(request, error.message)
-    return redirect(target)
+        status = 429 if getattr(error, "retry_after", None) else 400
+        return _render(
+            request, channel_id, stream=stream, draft=form.cleaned_data["content"], refusal=error.message, status=status
+        )
+    return redirect(target + "#latest")
 
 
 @login_required

@@ -48,6 +48,8 @@ class ChannelCreateForm(forms.ModelForm):
         super().__init__(*args, initial=initial, **kwargs)
         self.fields["moderator"].initial = user.username
         self.fields["name"].widget.attrs.update({"maxlength": MAX_CHANNEL_NAME_LENGTH, "autofocus": True})
+        # An empty name is the model's one error ("Enter a channel name."), not the form's as well.
+        self.fields["name"].required = False
         for name in ("privacy", "mode", "channel_type"):
             # A blank "---------" choice makes no sense as a radio button.
             self.fields[name].choices = [choice for choice in self.fields[name].choices if choice[0]]
@@ -74,7 +76,9 @@ class ChannelCreateForm(forms.ModelForm):
 
 
 class ChannelEditForm(forms.Form):
-    name = forms.CharField(label="Channel name", max_length=MAX_CHANNEL_NAME_LENGTH)
+    name = forms.CharField(
+        label="Channel name", max_length=MAX_CHANNEL_NAME_LENGTH, error_messages={"required": "Enter a channel name."}
+    )
     # Shown only where mode can change; a posted change elsewhere is refused by the service.
     mode = forms.ChoiceField(label="Mode", choices=Mode.choices, widget=forms.RadioSelect, required=False)
 

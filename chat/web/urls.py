@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from chat.web import attachments, channels, conversation
+from chat.web import (
+    attachments,
+    channels,
+    conversation,
+    dashboards,
+    direct,
+    messages,
+    permalinks,
+    reactions,
+    reports,
+    search,
+)
 
 urlpatterns = [
     path("channels/", channels.channels, name="chat-channels"),
@@ -25,11 +36,24 @@ urlpatterns = [
         name="chat-join-subchannel",
     ),
     path("direct/<int:user_id>/", channels.direct_open, name="chat-direct"),
+    path("direct/new/", direct.new_message, name="chat-direct-new"),
     # The conversation page and its small HTTP companions
     path("channels/<int:channel_id>/messages/", conversation.conversation, name="chat-conversation"),
     path("channels/<int:channel_id>/messages/older/", conversation.older_messages, name="chat-older-messages"),
     path("channels/<int:channel_id>/messages/send/", conversation.send, name="chat-send"),
     path("channels/<int:channel_id>/slow-mode/", conversation.slow_mode, name="chat-slow-mode"),
+    path("messages/<int:message_id>/report/", reports.report_message, name="chat-report"),
+    path("messages/<int:message_id>/edit/", messages.edit, name="chat-message-edit"),
+    path("messages/<int:message_id>/delete/", messages.delete, name="chat-message-delete"),
+    path("messages/<int:message_id>/remove/", messages.remove, name="chat-message-remove"),
+    # Permalinks and reactions (issue 17)
+    path("channels/<int:channel_id>/messages/<int:message_id>/", permalinks.permalink, name="chat-permalink"),
+    path("messages/<int:message_id>/reactions/", reactions.react, name="chat-react"),
+    path("messages/<int:message_id>/reactions/clear/", reactions.clear, name="chat-clear-reactions"),
+    path("search/", search.search, name="chat-search"),
+    # Dashboards: the community's (administrators), a channel's (its moderators too)
+    path("dashboard/", dashboards.community_dashboard, name="chat-dashboard"),
+    path("channels/<int:channel_id>/dashboard/", dashboards.channel_dashboard, name="chat-channel-dashboard"),
     # Attachments
     path("attachments/start/", attachments.start_upload, name="chat-attachment-start"),
     path("attachments/<int:attachment_id>/", attachments.download, name="chat-attachment-download"),

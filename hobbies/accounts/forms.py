@@ -27,6 +27,15 @@ class SignInForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
+    # Not used to sign in: the page has one form for both buttons, and a failed sign-in shows it
+    # again with what was typed, e-mail included.
+    email = forms.CharField(
+        label="Email (optional, for registration)",
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
     def __init__(self, *args, request: HttpRequest | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
@@ -55,7 +64,11 @@ class SignInForm(forms.Form):
 class RegisterForm(forms.Form):
     username = SignInForm.base_fields["username"]
     password = SignInForm.base_fields["password"]
-    email = forms.EmailField(label="Email (optional, for registration)", required=False)
+    email = forms.EmailField(
+        label="Email (optional, for registration)",
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -67,3 +80,13 @@ class RegisterForm(forms.Form):
             except ValidationError as error:
                 self.add_error(None, error)
         return cleaned
+
+
+class NotificationSettingsForm(forms.Form):
+    """A person's own choices (hobbies.accounts.services.update_notification_settings)."""
+
+    notify_desktop = forms.BooleanField(
+        label="Show a browser notification for mentions and direct messages while the tab is hidden",
+        required=False,
+    )
+    notify_sound = forms.BooleanField(label="Play a sound with it", required=False)

@@ -2,6 +2,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.functional import cached_property
+
+from hobbies.accounts.roles import ADMINISTRATORS_GROUP
 
 
 class Approval(models.TextChoices):
@@ -18,6 +21,14 @@ class UserQuerySet(models.QuerySet):
 
     def by_username(self, username: str) -> "UserQuerySet":
         return self.filter(username__iexact=username)
+
+    def administrators(self) -> "UserQuerySet":
+        """Active superusers, and active staff in the Community administrators group."""
+        return (
+            self.filter(is_active=True)
+            .filter(models.Q(is_superuser=True) | models.Q(is_staff=True, groups__name=ADMINISTRATORS_GROUP))
+            .distinct()
+        )
 
 
 class CommunityUserManager(UserManager.from_queryset(UserQuerySet)):
@@ -42,12 +53,34 @@ class User(AbstractUser):
             ),
         ]
 
+    @property
+    def is_community_administrator(self) -> bool:
+        """The administrator role (hobbies.accounts.policy.is_administrator asks this): a superuser,
+        or staff in the Community administrators group. One query at most per user object."""
+        if not self.is_active:
+            return False
+        if self.is_superuser:
+            return True
+        if not self.is_staff:
+            return False
+        return self.in_administrators_group
+
+    @cached_property
+    def in_administrators_group(self) -> bool:
+        return self.groups.filter(name=ADMINISTRATORS_GROUP).exists()
+
 
 class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     display_name = models.CharField(max_length=150, blank=True)
     status_text = models.CharField(max_length=140, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # MESSAGING_BACKEND=chime: this person's AppInstanceUser, the bearer of their Chime calls.
+    chime_arn = models.CharField(max_length=1600, null=True, blank=True, unique=True, editable=False)
+    # Their own choice (Settings): a browser notification for @mentions and direct messages while
+    # the tab is hidden, and a sound with it (static/js/notify.js).
+    notify_desktop = models.BooleanField("browser notifications", default=False)
+    notify_sound = models.BooleanField("notification sound", default=False)
 
     def __str__(self) -> str:
         return self.display_name or self.user.username

@@ -1,4 +1,6 @@
-"""Every change to accounts: registration, approval, activation, OIDC sign-up, and the post-authentication hook."""
+"""Every change to accounts: registration, approval, activation, OIDC sign-up, and the post-authentication hook.
+
+The administrator role's changes are in hobbies/accounts/administrators.py."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
-from hobbies.accounts import policy
+from hobbies import metrics
+from hobbies.accounts import administrators, lifecycle, policy
 from hobbies.accounts.models import Approval, LoginEvent, OidcIdentity, Profile, User
 
 log = logging.getLogger(__name__)
@@ -40,10 +44,17 @@ def check_registration(*, username: str, password: str, email: str = "") -> None
         raise ValidationError(errors)
 
 
+def has_administrator() -> bool:
+    """Whether the install has (or had) someone to approve registrations: a founder, a superuser or
+    staff, active or not. Demo users (manage.py seed_demo) and other plain accounts do not count."""
+    return User.objects.filter(Q(is_founder=True) | Q(is_superuser=True) | Q(is_staff=True)).exists()
+
+
 def register_user(*, username: str, password: str, email: str = "") -> Registration:
-    """Create an account: the install's first becomes its administrator, later ones wait for approval."""
+    """Create an account: the first to register while the install has no administrator becomes it
+    (demo users do not count), later ones wait for approval."""
     check_registration(username=username, password=password, email=email)
-    if not User.objects.exists():
+    if not has_administrator():
         try:
             return _register_founder(username=username, password=password, email=email)
         except IntegrityError:
@@ -105,8 +116,49 @@ def reject_users(*, actor: User, users: Iterable[User]) -> int:
         changed = User.objects.filter(pk__in=ids, approval=Approval.PENDING).update(
             is_active=False, approval=Approval.REJECTED
         )
+        lifecycle.revoke_on_commit(ids)  # open sockets close (chat/realtime/sessions.py)
     log.info("event=rejected actor=%s count=%d", actor.username, changed)
     return changed
+
+
+def set_active(*, actor: User, user: User, active: bool) -> bool:
+    """Deactivate an account (it can no longer sign in) or reactivate it; True when it changed."""
+    if not policy.can_change_active_state(actor, user):
+        raise PermissionDenied(f"You cannot change whether {user.username} is active.")
+    if active and user.approval in (Approval.PENDING, Approval.REJECTED):
+        raise ValidationError(f"{user.username} is a registration waiting for review: approve it instead.")
+    if user.is_active == active:
+        return False
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=active)
+        if not active:
+            lifecycle.revoke_on_commit([user.pk])  # open sockets close (chat/realtime/sessions.py)
+    user.is_active = active
+    log.info("event=%s actor=%s user=%s", "activated" if active else "deactivated", actor.username, user.username)
+    return True
+
+
+def create_first_administrator(*, actor, username: str, password: str, email: str = "") -> User:
+    """The install's first administrator, from manage.py setup: a superuser in the group, like a
+    founder who registered first. ValidationError (by field) for a taken name or a weak password."""
+    if not policy.can_grant_administrator(actor):
+        raise PermissionDenied("Only superusers create administrators.")
+    check_registration(username=username, password=password, email=email)
+    with transaction.atomic():
+        user = User.objects.create_user(
+            username=username,
+            password=password,
+            email=email,
+            is_active=True,
+            is_staff=True,
+            is_superuser=True,
+            is_founder=not User.objects.filter(is_founder=True).exists(),
+            approval=Approval.ACTIVE,
+        )
+        Profile.objects.create(user=user)
+        user.groups.add(administrators.group())
+    log.info("event=registered user=%s approval=administrator actor=%s", user.username, actor.username)
+    return user
 
 
 def confirm_activation(*, user: User) -> None:
@@ -118,6 +170,18 @@ def confirm_activation(*, user: User) -> None:
 
 def ensure_profile(user: User) -> Profile:
     profile, _ = Profile.objects.get_or_create(user=user)
+    return profile
+
+
+def update_notification_settings(*, actor: User, user: User, notify_desktop: bool, notify_sound: bool) -> Profile:
+    """A person's own notification choices (browser notifications for mentions and direct messages
+    while the tab is hidden, and a sound with them)."""
+    if actor.pk != user.pk:
+        raise PermissionDenied("People change their own notification settings.")
+    profile = ensure_profile(user)
+    profile.notify_desktop, profile.notify_sound = notify_desktop, notify_sound
+    profile.save(update_fields=["notify_desktop", "notify_sound"])
+    log.info("event=notification_settings user=%s desktop=%s sound=%s", user.username, notify_desktop, notify_sound)
     return profile
 
 
@@ -166,6 +230,7 @@ def create_or_update_oidc_user(
     changed = {"email": account.email, "first_name": account.first_name, "last_name": account.last_name}
     if is_admin is not None and not user.is_superuser:
         changed["is_staff"] = is_admin
+        administrators.sync_group(user, is_admin)
     if user.approval == Approval.ACTIVATED:
         # Approved by an administrator: signing in with the provider is the confirmation.
         changed["approval"] = Approval.ACTIVE
@@ -195,6 +260,7 @@ def _create_oidc_user(account: OidcAccount, *, pending: bool, is_admin: bool) ->
                 )  # no password given: an unusable one, so this account signs in through its provider only
                 Profile.objects.create(user=user, display_name=account.display_name[:150])
                 OidcIdentity.objects.create(user=user, issuer=account.issuer, subject=account.subject)
+                administrators.sync_group(user, is_admin)
         except IntegrityError:
             # Lost a race: for the same user name (pick again) or the same identity (use it).
             existing = OidcIdentity.objects.select_related("user").filter(
@@ -235,5 +301,6 @@ def after_sign_in(*, user: User, request: HttpRequest | None, method: str) -> Lo
         except Exception:
             # An extra hook (say, creating the Chime user) must never block a sign-in.
             log.exception("event=post_auth_hook_failed hook=%s user=%s", path, user.username)
+    metrics.signed_in(method)
     log.info("event=signed_in user=%s method=%s", user.username, method)
     return event

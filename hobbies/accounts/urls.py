@@ -6,6 +6,7 @@ from hobbies.accounts import views
 urlpatterns = [
     path("", views.signin, name="accounts-signin"),
     path("signout/", views.signout, name="accounts-signout"),
+    path("account/settings/", views.account_settings, name="accounts-settings"),
 ]
 
 if settings.OIDC_ENABLED:

@@ -1,13 +1,14 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from hobbies.accounts import oidc, services
-from hobbies.accounts.forms import RegisterForm, SignInForm
+from hobbies.accounts.forms import NotificationSettingsForm, RegisterForm, SignInForm
 from hobbies.accounts.models import Approval
 
 REGISTERED_MESSAGE = (
@@ -73,3 +74,17 @@ def signout(request: HttpRequest) -> HttpResponse:
     provider_logout = oidc.logout_url(request)
     logout(request)
     return redirect(provider_logout or "accounts-signin")
+
+
+@login_required
+def account_settings(request: HttpRequest) -> HttpResponse:
+    """The person's own settings: browser notifications and their sound (static/js/notify.js)."""
+    profile = services.ensure_profile(request.user)
+    initial = {"notify_desktop": profile.notify_desktop, "notify_sound": profile.notify_sound}
+    # Both boxes unticked post nothing at all: bound on POST whatever it carries.
+    form = NotificationSettingsForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.update_notification_settings(actor=request.user, user=request.user, **form.cleaned_data)
+        messages.success(request, "Settings saved.")
+        return redirect("accounts-settings")
+    return render(request, "accounts/settings.html", {"form": form}, status=400 if request.method == "POST" else 200)

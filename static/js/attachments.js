@@ -245,8 +245,9 @@
         a.href = href;
         a.download = item.name;
         a.dataset.testid = "attachment-chip";
-        const icon = element("span", "attachment-icon", "📎");
-        icon.setAttribute("aria-hidden", "true");
+        // An SVG paperclip (templates/chat/_icon.html): no emoji font needed.
+        const icon = element("span", "attachment-icon");
+        if (global.Hobbies) icon.append(global.Hobbies.icon("paperclip"));
         a.append(icon, element("span", "attachment-name", item.name),
           element("span", "attachment-meta", `${formatSize(item.size)} · ${item.type}`));
         return a;

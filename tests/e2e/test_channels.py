@@ -90,3 +90,20 @@ def test_private_public_join_and_ban(live_server_app, new_page):
     carol.goto(url + "/channels/")
     expect(carol.get_by_test_id("joinable-channels")).not_to_contain_text("Open field")
     expect(carol.get_by_test_id("my-channels")).not_to_contain_text("Open field")
+
+
+def test_channel_names_are_unique_whatever_the_case_and_an_empty_name_is_one_error(live_server_app, new_page):
+    live_server_app.manage("shell", "-c", CREATE_USERS)
+    url = live_server_app.url
+    alice, bob = new_page(), new_page()
+    sign_in(alice, url, "alice")
+    sign_in(bob, url, "bob")
+    add_channel(alice, "Chess", "Public (non-members can read and send messages)")
+    bob.goto(url + "/channels/new/")
+    bob.get_by_label("Channel name").fill("chess")
+    bob.get_by_role("button", name="Add", exact=True).click()
+    expect(bob.get_by_text("A channel named “Chess” already exists.")).to_be_visible()
+    bob.get_by_label("Channel name").fill("   ")
+    bob.get_by_role("button", name="Add", exact=True).click()
+    expect(bob.locator(".field-error")).to_have_count(1)
+    expect(bob.locator(".field-error")).to_have_text("Enter a channel name.")

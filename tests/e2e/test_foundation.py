@@ -63,3 +63,31 @@ def test_register_approve_and_confirm(live_server_app, new_page, tmp_path):
     expect(hobbyist.get_by_test_id("current-user")).to_have_text("hobbyist")
     expect(hobbyist.get_by_role("button", name="Log out")).to_be_visible()
     expect(hobbyist.get_by_role("heading", name="Channels", exact=True)).to_be_visible()
+
+
+def test_demo_data_first_still_makes_the_first_person_to_register_the_administrator(live_server_app, new_page):
+    url = live_server_app.url
+    seeded = live_server_app.manage("seed_demo", "--users", "3").stdout
+    assert "becomes the administrator" in seeded
+    founder = new_page()
+    sign_in(founder, url, "founder", button="Register")
+    founder.wait_for_url(url + "/channels/")
+    expect(founder.get_by_text("you are its administrator")).to_be_visible()
+    expect(founder.get_by_role("link", name="Administration")).to_be_visible()
+    # The next one waits for approval, as always.
+    later = new_page()
+    sign_in(later, url, "later", button="Register")
+    expect(later.get_by_text("Your registration information has been sent to your administrator.")).to_be_visible()
+
+
+def test_a_failed_sign_in_keeps_the_name_and_the_email_typed(live_server_app, new_page):
+    url = live_server_app.url
+    page = new_page()
+    page.goto(url + "/")
+    page.get_by_label("User name").fill("nobody")
+    page.get_by_label("Password").fill("Wrong#Pass1")
+    page.get_by_label("Email (optional, for registration)").fill("nobody@example.org")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text("Incorrect user name or password.")).to_be_visible()
+    expect(page.get_by_label("User name")).to_have_value("nobody")
+    expect(page.get_by_label("Email (optional, for registration)")).to_have_value("nobody@example.org")

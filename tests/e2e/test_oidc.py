@@ -11,8 +11,9 @@ SIGN_IN_WITH = f"Sign in with {LABEL}"
 
 
 def open_page(new_page):
-    page = new_page()
-    # The provider's development screens link web fonts; the tests stay on loopback.
+    # The provider's development screens link web fonts; the tests stay on loopback, so those
+    # requests fail on purpose.
+    page = new_page(ignore=re.compile(r"^Failed to load resource: net::ERR_FAILED$"))
     page.context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
     return page
 

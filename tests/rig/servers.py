@@ -1,4 +1,4 @@
-"""Start and stop the app itself as a real daphne process on a free loopback port."""
+"""Start and stop the app itself as a real server process (hobbies/server.py, daphne) on a free loopback port."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
@@ -66,7 +65,8 @@ def stop_process(process: subprocess.Popen | None, *, timeout: float = 10) -> No
 
 
 class LiveServer:
-    """The app served by daphne, with its own data folder (SQLite, media, secret) unless told otherwise."""
+    """The app served by `python -m hobbies.server` (daphne), with its own data folder (SQLite, media,
+    secret) unless told otherwise."""
 
     def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None, *, port: int | None = None) -> None:
         self.data_dir = data_dir
@@ -100,10 +100,10 @@ class LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput")
         self.process = spawn_listening(
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "hobbies.asgi:application"],
+            [sys.executable, "-m", "hobbies.server", "-b", "127.0.0.1", "-p", str(self.port)],
             port=self.port,
             log_path=self.log_path,
-            what="daphne",
+            what="hobbies.server",
             cwd=ROOT,
             env=self.env,
         )

@@ -1,5 +1,6 @@
 """Demo data for trying the app and for load tests: users, a public and a private channel, and
-optionally an elastic one. Safe to run again: what exists is kept, what is missing is added."""
+optionally an elastic one. Safe to run again: what exists is kept, what is missing is added, and
+demo users banned from a channel (or deactivated) are left out of it and named."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from chat.models import Channel, ChannelType, Membership, Mode, Privacy
+from chat.exceptions import ChatError
+from chat.models import Ban, Channel, ChannelType, Membership, Mode, Privacy
 from chat.services.channels import create_channel
 from chat.services.memberships import add_members
 from hobbies.accounts.models import Approval, Profile, User
+from hobbies.accounts.services import has_administrator
 
 # Deliberately public: printed by the command and documented, for demo accounts only.
 DEMO_PASSWORD = "Demo#Pass1"  # noqa: S105
@@ -88,6 +91,12 @@ class Command(BaseCommand):
             f"{owner.username} moderates the demo channels."
         )
         self.stdout.write(f"Demo password: {DEMO_PASSWORD}")
+        if not has_administrator():
+            # Demo users are plain members: they do not take the first-account rule from a real person.
+            self.stdout.write(
+                "No administrator yet: the first person to register on the web becomes the administrator "
+                "(or run manage.py createsuperuser, or manage.py setup)."
+            )
         self.stdout.write(f"Done in {time.monotonic() - started:.1f}s.")
 
     def _users(self, count: int, *, fast_passwords: bool) -> tuple[list[User], int]:
@@ -124,7 +133,23 @@ class Command(BaseCommand):
         return channel or create_channel(actor=owner, name=name, privacy=privacy, mode=Mode.RESTRICTED, **fields)
 
     def _fill(self, owner: User, channel: Channel, people: list[User]) -> None:
+        """Seat the demo users not yet in `channel`; those banned there or deactivated are left out."""
         members = set(Membership.objects.filter(channel=channel).values_list("user_id", flat=True))
+        banned = set(Ban.objects.filter(channel=channel).values_list("user_id", flat=True))
         newcomers = [user for user in people if user.pk not in members]
-        if newcomers:
+        self._skipped(channel, [user for user in newcomers if user.pk in banned], "demo user{s} banned there")
+        inactive = [user for user in newcomers if not user.is_active and user.pk not in banned]
+        self._skipped(channel, inactive, "inactive demo user{s}")
+        newcomers = [user for user in newcomers if user.is_active and user.pk not in banned]
+        if not newcomers:
+            return
+        try:
             add_members(actor=owner, channel=channel, users=newcomers)
+        except ChatError as error:  # the owner lost the right to add, the channel is full, ...
+            raise CommandError(f"“{channel.name}”: {error.message}") from None
+
+    def _skipped(self, channel: Channel, users: list[User], what: str) -> None:
+        if users:
+            names = ", ".join(user.username for user in users)
+            what = what.format(s="" if len(users) == 1 else "s")
+            self.stdout.write(f"“{channel.name}”: skipped {len(users)} {what}: {names}.")

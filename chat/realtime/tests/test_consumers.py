@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from chat import events
 from chat.models import Message, Privacy
-from chat.realtime import consumers, presence, replay, turns
+from chat.realtime import consumers, hub, presence, replay, turns
 from chat.services import messages as message_service
 from chat.services import ratelimit
 from chat.services.memberships import add_members, remove_member
+from chat.services.presence import presence_store
 from chat.services.ratelimit import TokenBucket
 from chat.streams import StreamKey
 
@@ -149,12 +150,22 @@ UUID = "00000000-0000-4000-8000-000000000000"
         (json.dumps({"type": "presence.set", "status": "asleep"}), "invalid"),
         (json.dumps({"type": "read", "channel": 99999, "seq": 1}), "not_found"),
         (json.dumps({"type": "message.redact", "message": 99999}), "not_found"),
+        # Nesting deeper than the JSON parser's recursion limit (2.4 KB of brackets).
+        ("[" * 1200 + "]" * 1200, "bad_json"),
+        # Text that is not Unicode (a lone surrogate) in every field that carries text.
+        (r'{"type": "presence.set", "status": "away", "text": "\ud800 brb"}', "invalid"),
+        (r'{"type": "message.send", "channel": 1, "content": "\udfff", "client_msg_id": "UUID"}', "invalid"),
+        (r'{"type": "message.edit", "message": 1, "content": "a\ud800"}', "invalid"),
+        (
+            r'{"type": "message.send", "channel": 1, "content": "x", "metadata": {"a": "\udc00"}, "client_msg_id": 1}',
+            "invalid",
+        ),
     ],
 )
 async def test_bad_frames_get_an_error_and_the_socket_stays_open(room, raw, code):
     _, _, ann = room
     communicator, _ = await connect(ann)
-    await communicator.send_to(text_data=raw)
+    await communicator.send_to(text_data=raw.replace('"UUID"', f'"{UUID}"'))
     error = await next_of(communicator, "error")
     assert error["code"] == code
     assert error["message"]
@@ -191,6 +202,36 @@ async def test_private_channel_of_others_is_not_found(room, outsider):
     communicator, _ = await connect(outsider)
     await communicator.send_json_to(send_frame(channel))
     assert (await next_of(communicator, "error"))["code"] == "not_found"
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("change", ["message.edit", "message.redact", "message.delete"])
+async def test_changing_a_message_of_an_invisible_channel_is_the_same_error_as_a_missing_id(room, outsider, change):
+    channel, _, ann = room
+    message = (
+        await sync_to_async(message_service.send_message)(
+            actor=ann, channel_id=channel.pk, content="private", client_msg_id=uuid.uuid4()
+        )
+    ).message
+    communicator, _ = await connect(outsider)
+    answers = []
+    for message_id in (message.pk, message.pk + 1000):
+        await communicator.send_json_to({"type": change, "message": message_id, "content": "mine now"})
+        error = await next_of(communicator, "error")
+        answers.append((error["code"], error["message"], error["ref"]))
+    assert answers[0] == answers[1] == ("not_found", "That message does not exist.", change)
+    await communicator.disconnect()
+
+
+async def test_a_client_written_attachment_list_is_refused(room):
+    channel, _, ann = room
+    communicator, _ = await connect(ann)
+    forged = {"attachments": [{"id": 1, "key": "attachments/1/x/PAYROLL.pdf", "name": "PAYROLL.pdf"}]}
+    frame = send_frame(channel, "see attached", metadata=forged)
+    await communicator.send_json_to(frame)
+    error = await next_of(communicator, "error")
+    assert (error["code"], error["client_msg_id"], error["ref"]) == ("invalid", frame["client_msg_id"], "message.send")
+    assert await sync_to_async(Message.objects.count)() == 0
     await communicator.disconnect()
 
 
@@ -590,3 +631,182 @@ async def test_a_member_moved_by_a_merge_is_told_and_follows_the_new_stream(thin
     assert (await next_of(socket, "message.created"))["message"]["content"] == "welcome to #1"
     await socket.disconnect()
     await owner_socket.disconnect()
+
+
+async def test_any_failure_while_reading_a_frame_is_an_error_and_the_socket_stays_open(room, monkeypatch):
+    _, _, ann = room
+    communicator, _ = await connect(ann)
+    real_parse = consumers.parse_frame
+
+    def broken_parse(text):
+        if "boom" in text:
+            raise RuntimeError("a bug in the frame reader")
+        return real_parse(text)
+
+    monkeypatch.setattr(consumers, "parse_frame", broken_parse)
+    await communicator.send_to(text_data='{"type": "boom"}')
+    assert (await next_of(communicator, "error"))["code"] == "server_error"
+    await still_open(communicator)
+    await communicator.disconnect()
+
+
+async def forgotten(user, station, timeout=5.0):
+    """Wait until no socket of `user` is left in the hub or the presence store."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (
+        any(station.groups.values())
+        or (await sync_to_async(presence_store().get_many)([user.pk]))[user.pk].status != "offline"
+    ):
+        assert asyncio.get_running_loop().time() < deadline, f"still registered: {station.groups}"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_socket_that_crashes_is_forgotten_by_the_hub_and_presence(room):
+    _, _, ann = room
+    communicator, _ = await connect(ann)
+    station = hub.current_hub()
+    assert station.groups
+    await communicator.send_input({"type": "websocket.unheard_of"})  # the consumer has no handler: it ends
+    with pytest.raises(ValueError, match="No handler"):
+        await communicator.wait(timeout=5)
+    await forgotten(ann, station)
+
+
+async def test_a_socket_the_server_kills_is_forgotten_by_the_hub_and_presence(room):
+    _, _, ann = room
+    communicator, _ = await connect(ann)
+    station = hub.current_hub()
+    communicator.future.cancel()  # what daphne does to an application slow to close
+    await communicator.wait(timeout=5)
+    await forgotten(ann, station)
+
+
+async def test_a_lone_surrogate_in_a_status_spoils_nobody_elses_presence(room):
+    channel, mod, ann = room
+    mod_socket, _ = await connect(mod)
+    ann_socket, _ = await connect(ann)
+    await next_of(mod_socket, "presence")
+    await ann_socket.send_to(text_data=r'{"type": "presence.set", "status": "away", "text": "\ud800 brb"}')
+    assert (await next_of(ann_socket, "error"))["code"] == "invalid"
+    await mod_socket.send_json_to({"type": "presence.set", "status": "away", "text": "tea"})
+    changed = await next_of(ann_socket, "presence")
+    assert {"username": "mod", "status": "away", "text": "tea"}.items() <= changed["users"][0].items()
+    statuses = await sync_to_async(presence_store().get_many)([ann.pk])
+    assert statuses[ann.pk].text == ""
+    await ann_socket.disconnect()
+    await mod_socket.disconnect()
+
+
+async def test_a_person_banned_from_a_public_channel_cannot_say_they_are_typing(public_room, outsider):
+    from chat.services.memberships import ban_user
+
+    channel, owner = public_room
+    owner_socket, _ = await connect(owner)
+    visitor, _ = await connect(outsider)
+    await visitor.send_json_to({"type": "channel.subscribe", "channel": channel.pk})
+    await next_of(visitor, "stream.added")
+    await sync_to_async(ban_user)(actor=owner, channel=channel, user=outsider)
+    await visitor.send_json_to({"type": "typing", "channel": channel.pk})
+    assert (await next_of(visitor, "error"))["code"] == "banned"
+    assert await quiet(owner_socket)
+    await visitor.disconnect()
+    await owner_socket.disconnect()
+
+
+@pytest.fixture
+def layer_restarts(monkeypatch, forget_groups):
+    """Restart the channel layer as the hub's probe sees it (a Redis restart forgets every group)."""
+    state = {"epoch": "first"}
+
+    async def probe(layer):
+        return state["epoch"]
+
+    monkeypatch.setattr(hub, "layer_epoch", probe)
+    monkeypatch.setattr(hub, "PROBE_SECONDS", 0.02)
+
+    async def restart():
+        await forget_groups(channel_layers["default"])
+        state["epoch"] += "+"
+
+    return restart
+
+
+async def test_idle_sockets_are_told_the_heads_of_their_streams(room, settings):
+    channel, mod, ann = room
+    settings.WS_HEADS_SECONDS = 0.2
+    ann_socket, hello = await connect(ann)
+    heads = await next_of(ann_socket, "heads", timeout=3)
+    assert heads["streams"] == hello["streams"]
+    await ann_socket.disconnect()
+
+
+async def test_events_committed_while_the_layer_was_down_reach_every_socket_when_it_returns(
+    room, monkeypatch, layer_restarts
+):
+    channel, mod, ann = room
+    ann_socket, hello = await connect(ann)
+    mod_socket, _ = await connect(mod)
+    key = str(channel.pk)
+    real_send_group = events.send_group
+    monkeypatch.setattr(events, "send_group", lambda *args: None)  # Redis is down: nothing is published
+    sent = []
+    for number in range(3):
+        await mod_socket.send_json_to(send_frame(channel, f"while down {number}"))
+        sent.append((await next_of(mod_socket, "ack"))["seq"])
+    monkeypatch.setattr(events, "send_group", real_send_group)
+    await layer_restarts()
+    missed = [await next_of(ann_socket, "message.created") for _ in range(3)]
+    assert [frame["seq"] for frame in missed] == sent
+    heads = await next_of(ann_socket, "heads")
+    assert heads["streams"][key] == sent[-1]
+    # And live again: the hub joined its groups once more.
+    await mod_socket.send_json_to(send_frame(channel, "after"))
+    assert (await next_of(ann_socket, "message.created"))["message"]["content"] == "after"
+    assert hello["streams"][key] == sent[0] - 1
+    await ann_socket.disconnect()
+    await mod_socket.disconnect()
+
+
+async def test_a_reply_names_its_original_and_its_author_is_told(room):
+    channel, mod, ann = room
+    mod_socket, _ = await connect(mod)
+    ann_socket, _ = await connect(ann)
+    await mod_socket.send_json_to(send_frame(channel, "who brings the wool?"))
+    original = (await next_of(mod_socket, "ack"))["message"]
+    await ann_socket.send_json_to(send_frame(channel, "me", reply_to=original["id"]))
+    created = await next_of(mod_socket, "message.created")
+    while created["message"]["id"] == original["id"]:
+        created = await next_of(mod_socket, "message.created")
+    assert created["message"]["reply_to"]["id"] == original["id"]
+    assert created["message"]["reply_to"]["excerpt"] == "who brings the wool?"
+    notice = await next_of(mod_socket, "reply")
+    assert notice["message"] == {"id": created["message"]["id"], "reply_to": original["id"]}
+    await ann_socket.send_json_to(send_frame(channel, "x", reply_to="one"))
+    assert (await next_of(ann_socket, "error"))["code"] == "invalid"
+    await mod_socket.disconnect()
+    await ann_socket.disconnect()
+
+
+async def test_an_idle_tab_shows_its_person_away_until_it_is_used_again(room):
+    channel, mod, ann = room
+    mod_socket, _ = await connect(mod)
+    ann_socket, _ = await connect(ann)
+    second_socket, _ = await connect(ann)  # another tab of ann's
+
+    async def anns_status():
+        while True:
+            frame = await next_of(mod_socket, "presence")
+            if ann_status := [user["status"] for user in frame["users"] if user["id"] == ann.pk]:
+                return ann_status[0]
+
+    assert await anns_status() == "online"
+    await ann_socket.send_json_to({"type": "presence.idle", "idle": True})
+    assert await anns_status() == "online"  # her other tab is in use
+    await second_socket.send_json_to({"type": "presence.idle", "idle": True})
+    assert await anns_status() == "away"
+    await second_socket.send_json_to({"type": "presence.idle", "idle": False})
+    assert await anns_status() == "online"
+    await ann_socket.send_json_to({"type": "presence.idle", "idle": "yes"})
+    assert (await next_of(ann_socket, "error"))["code"] == "invalid"
+    for socket in (ann_socket, second_socket, mod_socket):
+        await socket.disconnect()

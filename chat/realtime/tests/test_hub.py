@@ -1,6 +1,7 @@
 """The per-process hub, on whichever channel layer the run is configured with (in-memory, or Redis)."""
 
 import asyncio
+import contextlib
 
 import pytest
 from channels.layers import channel_layers, get_channel_layer
@@ -83,17 +84,21 @@ async def test_every_socket_gets_every_message_once_in_order(layer):
         await station.leave("stream.1", socket)
 
 
-async def test_a_failing_socket_does_not_stop_the_others(layer, caplog):
+async def test_a_failing_socket_is_dropped_and_does_not_stop_the_others(layer, caplog):
     station = hub.Hub(layer)
     broken, healthy = Recorder(fail=True), Recorder()
-    await station.join("stream.1", broken)
-    await station.join("stream.1", healthy)
+    for group in ("stream.1", "stream.2"):
+        await station.join(group, broken)
+        await station.join(group, healthy)
     await publish("stream.1", 3)
-    await eventually(lambda: len(healthy.frames) == 3)
-    assert len(broken.frames) == 3
+    await publish("stream.2", 1)
+    await eventually(lambda: len(healthy.frames) == 4)
+    assert len(broken.frames) == 1  # its send failed: the hub forgot it in every group
+    assert all(broken not in subscribers for subscribers in station.groups.values())
     assert "event=delivery_failed" in caplog.text
-    await station.leave("stream.1", broken)
-    await station.leave("stream.1", healthy)
+    for group in ("stream.1", "stream.2"):
+        await station.leave(group, healthy)
+    assert station.groups == {}
 
 
 async def test_only_the_groups_a_socket_follows_reach_it(layer):
@@ -141,6 +146,7 @@ async def test_the_last_leave_ends_the_subscription_and_a_new_join_starts_it(lay
 
 async def test_groups_are_joined_again_before_the_layer_forgets_them(layer, joins, monkeypatch):
     monkeypatch.setattr(hub, "REJOIN_EVERY_SECONDS", 0.05)
+    monkeypatch.setattr(hub, "PROBE_SECONDS", 0.02)
     station = hub.Hub(layer)
     socket = Recorder()
     await station.join("stream.1", socket)
@@ -205,3 +211,91 @@ async def test_current_hub_is_one_per_event_loop_and_layer(layer):
     channel_layers.backends.clear()
     assert hub.current_hub().layer is get_channel_layer()
     assert hub.current_hub().layer is not layer
+
+
+@pytest.fixture
+def layer_epoch(monkeypatch):
+    """The layer's identity as the hub's probe sees it: change it to restart the layer, or make it fail."""
+    state = {"epoch": "first", "down": False}
+
+    async def probe(layer):
+        if state["down"]:
+            raise ConnectionError("the layer is down")
+        return state["epoch"]
+
+    monkeypatch.setattr(hub, "layer_epoch", probe)
+    monkeypatch.setattr(hub, "PROBE_SECONDS", 0.02)
+    monkeypatch.setattr(hub, "RETRY_SECONDS", 0.02)
+    return state
+
+
+async def test_groups_are_joined_again_when_the_layer_restarts(layer, layer_epoch, forget_groups):
+    station = hub.Hub(layer)
+    socket, recoveries = Recorder(), []
+    station.on_recovery.append(lambda: recoveries.append(True))
+    await station.join("stream.1", socket)
+    await asyncio.sleep(0.1)
+    assert recoveries == []  # nothing happened to the layer yet
+    await forget_groups(layer)  # a restarted Redis forgets every group
+    layer_epoch["epoch"] = "second"
+    await eventually(lambda: recoveries)
+    await publish("stream.1", 1)
+    await eventually(lambda: len(socket.frames) == 1)
+    await station.leave("stream.1", socket)
+
+
+async def test_a_join_while_the_layer_is_down_is_made_when_it_returns(layer, layer_epoch, monkeypatch, caplog):
+    real_group_add = layer.group_add
+    recoveries = []
+
+    async def refused(group, channel):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(layer, "group_add", refused)
+    layer_epoch["down"] = True
+    station = hub.Hub(layer)
+    station.on_recovery.append(lambda: recoveries.append(True))
+    socket = Recorder()
+    await station.join("stream.1", socket)  # does not raise: the socket stays open
+    assert socket in station.groups["stream.1"]
+    await asyncio.sleep(0.1)
+    monkeypatch.setattr(layer, "group_add", real_group_add)
+    layer_epoch["down"] = False
+    await eventually(lambda: recoveries)
+    await publish("stream.1", 1)
+    await eventually(lambda: len(socket.frames) == 1)
+    assert caplog.text.count("event=layer_down") == 1
+    assert "event=layer_recovered" in caplog.text
+    await station.leave("stream.1", socket)
+
+
+async def test_a_restarted_redis_delivers_again_within_seconds(tmp_path):
+    """A real redis-server restarted under a hub: every group is joined again, promptly."""
+    from channels_redis.core import RedisChannelLayer
+
+    from hobbies.settings import redis_channel_layer
+    from tests.rig.components import require_binary
+    from tests.rig.databases import RedisServer
+
+    require_binary("redis-server")
+    server = RedisServer().start()
+    try:
+        redis_layer = RedisChannelLayer(**redis_channel_layer(server.url)["CONFIG"])
+        station = hub.Hub(redis_layer)
+        socket = Recorder()
+        await station.join("stream.1", socket)
+        await redis_layer.group_send("stream.1", {"type": "stream.live", "group": "stream.1", "n": 0})
+        await eventually(lambda: len(socket.frames) == 1)
+        server.stop()
+        await asyncio.sleep(1)
+        server.start()
+        restarted = asyncio.get_running_loop().time()
+        while len(socket.frames) < 2:
+            assert asyncio.get_running_loop().time() - restarted < 5, "no live delivery 5 s after the restart"
+            with contextlib.suppress(Exception):  # (the pool's first connection after the restart may fail)
+                await redis_layer.group_send("stream.1", {"type": "stream.live", "group": "stream.1", "n": 1})
+            await asyncio.sleep(0.2)
+        await station.leave("stream.1", socket)
+        await redis_layer.flush()
+    finally:
+        server.stop()

@@ -221,6 +221,72 @@ def test_daily_quota(attachment_world, settings):
     assert checks.used_quota(world.owner) == 100
 
 
+def test_unfinished_uploads_are_capped_per_person(attachment_world, upload_file, settings):
+    settings.ATTACHMENTS_MAX_PENDING_UPLOADS = 3
+    world = attachment_world
+
+    def start(actor=world.owner) -> Attachment:
+        attachment, _ = attachments.start_upload(
+            actor=actor, channel=world.channel, name="a.txt", size=3, content_type="text/plain"
+        )
+        return attachment
+
+    started = [start() for _ in range(3)]
+    with pytest.raises(AttachmentError, match="3 uploads under way.*finish or remove one"):
+        start()
+    assert Attachment.objects.filter(uploader=world.owner).count() == 3
+    start(actor=world.member)  # the cap is per person
+    attachments.cancel_upload(actor=world.owner, attachment_id=started[0].pk)  # removing one frees its place
+    start()
+    upload_file(world.member, world.channel, "b.txt", b"bbb", "text/plain")  # finished ones do not count
+    start(actor=world.member)
+    Attachment.objects.filter(pk=started[1].pk).update(created_at=timezone.now() - timedelta(hours=25))
+    start()  # nor do abandoned ones the cleanup would delete
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attachment_backend", ["local"], indirect=True)
+def test_unfinished_uploads_started_all_at_once_still_stop_at_the_cap(attachment_world, settings):
+    import threading
+
+    from django.db import connection
+
+    settings.ATTACHMENTS_MAX_PENDING_UPLOADS = 3
+    world = attachment_world
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            attachments.start_upload(actor=world.owner, channel=world.channel, name="a.txt", size=3, content_type="")
+            outcomes.append("started")
+        except AttachmentError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused"] * 3 + ["started"] * 3
+    assert Attachment.objects.filter(uploader=world.owner).count() == 3
+
+
+def test_the_default_cap_refuses_the_21st_unfinished_upload(attachment_world):
+    world = attachment_world
+
+    def start() -> None:
+        attachments.start_upload(actor=world.owner, channel=world.channel, name="a.txt", size=3, content_type="")
+
+    for _ in range(20):
+        start()
+    with pytest.raises(AttachmentError, match="20 uploads under way"):
+        start()
+
+
 def test_outsider_cannot_upload_to_a_private_channel(attachment_world):
     world = attachment_world
     with pytest.raises(AttachmentNotFound):

@@ -156,3 +156,17 @@ def test_direct_messages_are_private_restricted_pairs_and_reopen(member, outside
     with pytest.raises(NotAllowed):
         open_direct_channel(actor=member, other=member)
     assert list(Channel.objects.visible_to(make_user("nosy"))) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("other", ["chess", "CHESS", "Chess"])
+def test_channel_names_are_unique_whatever_the_case(member, outsider, other):
+    first = create_channel(actor=member, name="Chess", privacy=Privacy.PUBLIC)
+    with pytest.raises(ValidationError) as refused:
+        create_channel(actor=outsider, name=other, privacy=Privacy.PRIVATE)
+    assert refused.value.message_dict == {"name": ["A channel named “Chess” already exists."]}
+    second = create_channel(actor=outsider, name="Go", privacy=Privacy.PUBLIC)
+    with pytest.raises(ValidationError):
+        update_channel(actor=outsider, channel=second, name=other)
+    assert update_channel(actor=member, channel=first, name="chess").name == "chess"  # its own name, recased
+    assert Channel.objects.filter(is_direct=False).count() == 2

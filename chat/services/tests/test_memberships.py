@@ -48,13 +48,11 @@ def test_banned_from_a_private_channel_means_not_found(member, outsider, make_ch
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("target_kind", ["moderator", "admin", "self"])
-def test_nobody_bans_a_moderator_an_admin_or_themselves(make_user, make_channel, target_kind):
+def test_nobody_bans_a_moderator_an_admin_or_themselves(make_user, make_administrator, make_channel, target_kind):
     owner = make_user("owner")
-    admin = make_user("boss", is_staff=True)
+    admin = make_administrator("boss")
     channel = make_channel(owner)
-    target = {"moderator": make_user("helper"), "admin": make_user("staffer", is_staff=True), "self": owner}[
-        target_kind
-    ]
+    target = {"moderator": make_user("helper"), "admin": make_administrator("staffer"), "self": owner}[target_kind]
     if target_kind == "moderator":
         add_members(actor=owner, channel=channel, users=[target])
         promote_moderator(actor=owner, channel=channel, user=target)
@@ -120,3 +118,82 @@ def test_leaving_publishes_and_removes(member, outsider, make_channel, published
             "streams": [str(channel.pk)],
         }
     ]
+
+
+# Moderation (issue: moderators in Django admin): demotion rules, bans with a reason and an end
+
+
+@pytest.mark.django_db
+def test_the_last_moderator_cannot_demote_themselves(member, outsider, make_channel):
+    from chat.services.memberships import demote_moderator
+
+    channel = make_channel(member)
+    with pytest.raises(NotAllowed, match="only moderator"):
+        demote_moderator(actor=member, channel=channel, user=member)
+    add_members(actor=member, channel=channel, users=[outsider])
+    promote_moderator(actor=member, channel=channel, user=outsider)
+    demote_moderator(actor=member, channel=channel, user=member)  # someone else still moderates
+    assert Membership.objects.get(channel=channel, user=member).role == "member"
+
+
+@pytest.mark.django_db
+def test_an_administrator_who_created_a_channel_is_demoted_by_administrators_only(
+    make_user, make_administrator, make_channel
+):
+    from chat.services.memberships import demote_moderator
+
+    creator, helper, other_admin = make_administrator("creator"), make_user("helper"), make_administrator("boss")
+    channel = make_channel(creator)
+    add_members(actor=creator, channel=channel, users=[helper])
+    promote_moderator(actor=creator, channel=channel, user=helper)
+    with pytest.raises(NotAllowed, match="only administrators demote them"):
+        demote_moderator(actor=helper, channel=channel, user=creator)
+    demote_moderator(actor=other_admin, channel=channel, user=creator)
+    assert Membership.objects.get(channel=channel, user=creator).role == "member"
+
+
+@pytest.mark.django_db
+def test_a_creator_who_is_no_administrator_can_be_demoted_by_a_moderator(make_user, make_channel):
+    from chat.services.memberships import demote_moderator
+
+    creator, helper = make_user("creator"), make_user("helper")
+    channel = make_channel(creator)
+    add_members(actor=creator, channel=channel, users=[helper])
+    promote_moderator(actor=creator, channel=channel, user=helper)
+    demote_moderator(actor=helper, channel=channel, user=creator)
+    assert Membership.objects.get(channel=channel, user=creator).role == "member"
+
+
+@pytest.mark.django_db
+def test_a_ban_with_an_end_lifts_itself(member, outsider, make_channel):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    channel = make_channel(member)
+    ban = ban_user(
+        actor=member,
+        channel=channel,
+        user=outsider,
+        reason=" flooding ",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    assert ban.reason == "flooding"
+    with pytest.raises(NotAllowed):
+        join_channel(actor=outsider, channel=channel)
+    Ban.objects.filter(pk=ban.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    join_channel(actor=outsider, channel=channel)  # ended: they are back
+    # A new ban replaces the ended row.
+    ban_user(actor=member, channel=channel, user=outsider)
+    assert Ban.objects.get(channel=channel, user=outsider).expires_at is None
+
+
+@pytest.mark.django_db
+def test_a_ban_must_end_in_the_future_and_explain_itself_briefly(member, outsider, make_channel):
+    from django.utils import timezone
+
+    channel = make_channel(member)
+    with pytest.raises(InvalidRequest, match="in the future"):
+        ban_user(actor=member, channel=channel, user=outsider, expires_at=timezone.now())
+    with pytest.raises(InvalidRequest, match="at most 500"):
+        ban_user(actor=member, channel=channel, user=outsider, reason="x" * 501)

@@ -3,7 +3,7 @@ import uuid
 import pytest
 
 from chat import events
-from chat.exceptions import ChannelNotFound, InvalidRequest, NotAllowed
+from chat.exceptions import ChannelNotFound, ChatError, InvalidRequest, NotAllowed
 from chat.models import Message, MessageRevision, Privacy, StreamEvent
 from chat.services import messages as service
 from chat.services import ratelimit, read_markers
@@ -51,6 +51,10 @@ def test_a_retried_send_returns_the_original(room):
         ("ok", {"x": "y" * 1020}, service.MetadataTooLong),
         ("ok", ["not", "an", "object"], service.MessageRefused),
         (42, None, service.MessageRefused),
+        # Lone surrogates (JSON's "\ud800") are not text: they cannot be stored, rendered or sent on.
+        ("\ud800 brb", None, InvalidRequest),
+        ("ok", {"note": "a\udfffb"}, InvalidRequest),
+        ("ok", {"k\udc00": ["deep"]}, InvalidRequest),
     ],
 )
 def test_bad_content_is_refused_and_nothing_stored(room, content, metadata, error):
@@ -114,6 +118,16 @@ def test_authors_edit_their_own_and_revisions_are_kept(room):
 
 
 @pytest.mark.django_db
+def test_an_edit_to_text_that_is_not_unicode_is_refused(room):
+    channel, _, ann = room
+    message = send(ann, channel, "fine").message
+    with pytest.raises(InvalidRequest):
+        service.edit_message(actor=ann, message_id=message.pk, content="\ud800 oops")
+    message.refresh_from_db()
+    assert (message.content, message.edited_at) == ("fine", None)
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("redactor", ["ann", "mod"])
 def test_author_or_moderator_redacts_and_the_content_is_gone_everywhere(room, redactor):
     channel, mod, ann = room
@@ -152,12 +166,28 @@ def test_only_admins_hard_delete(room, admin_user):
     assert "spam" not in str(bodies)
 
 
+CHANGES = {
+    "edit": lambda actor, message_id: service.edit_message(actor=actor, message_id=message_id, content="mine now"),
+    "redact": lambda actor, message_id: service.redact_message(actor=actor, message_id=message_id),
+    "delete": lambda actor, message_id: service.delete_message(actor=actor, message_id=message_id),
+}
+
+
+def refusal(change, actor, message_id) -> tuple[type, str]:
+    with pytest.raises(ChatError) as refused:
+        CHANGES[change](actor, message_id)
+    return type(refused.value), str(refused.value)
+
+
 @pytest.mark.django_db
-def test_changing_a_message_of_an_invisible_channel_says_it_does_not_exist(room, outsider):
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_changing_a_message_of_an_invisible_channel_says_it_does_not_exist(room, outsider, change):
+    """The same answer as for an id that was never used: ids of other channels' messages leak nothing."""
     channel, _, ann = room
     message = send(ann, channel).message
-    with pytest.raises((InvalidRequest, ChannelNotFound)):
-        service.redact_message(actor=outsider, message_id=message.pk)
+    assert refusal(change, outsider, message.pk) == refusal(change, outsider, message.pk + 1000)
+    assert refusal(change, outsider, message.pk) == (InvalidRequest, "That message does not exist.")
+    assert Message.objects.get(pk=message.pk).content == "hello"
 
 
 @pytest.mark.django_db
@@ -238,6 +268,22 @@ def test_a_send_lists_and_attaches_the_senders_uploads(attachment_world, upload_
     for upload in (image, paper):
         upload.refresh_from_db()
         assert (upload.state, upload.message_id) == (AttachmentState.ATTACHED, message.pk)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("with_files", [False, True])
+def test_a_client_written_attachment_list_is_refused_and_nothing_stored(attachment_world, upload_file, with_files):
+    """Only the server lists files: a forged list would show chips of someone else's uploads."""
+    world = attachment_world
+    theirs = upload_file(world.owner, world.channel, "PAYROLL.pdf", PDF, "application/pdf")
+    mine = [upload_file(world.member, world.channel, "notes.pdf", PDF, "application/pdf").pk] if with_files else []
+    forged = {"attachments": [{"id": theirs.pk, "key": theirs.key, "name": "PAYROLL.pdf", "size": 1, "type": "x"}]}
+    with pytest.raises(service.MessageRefused) as refused:
+        send(world.member, world.channel, "look", metadata=forged, attachment_ids=mine)
+    assert refused.value.code == "invalid"
+    assert "attachments" in refused.value.message
+    assert not Message.objects.exists()
+    assert send(world.member, world.channel, "fine", metadata={"kind": "note"}).message.metadata == {"kind": "note"}
 
 
 @pytest.mark.django_db

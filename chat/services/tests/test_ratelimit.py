@@ -69,3 +69,29 @@ def test_in_redis_the_bucket_refills_and_expires_once_full(redis_bucket, redis_u
     assert bucket.take("u") == 0.0
     ttl = redis.Redis.from_url(redis_url).pttl(f"{bucket.prefix}:u")
     assert 0 < ttl <= 1050  # refilled after 50 ms, gone a second after that
+
+
+def test_with_redis_down_the_process_limiter_takes_over_and_says_so_once(caplog):
+    from tests.rig.servers import free_port
+
+    bucket = RedisTokenBucket(f"redis://127.0.0.1:{free_port()}/0", rate=0.01, burst=3)
+    started = time.monotonic()
+    assert [bucket.take(7), bucket.take(7), bucket.take(7)] == [0.0, 0.0, 0.0]
+    assert bucket.take(7) > 0  # still limited, by this process alone
+    assert bucket.take(8) == 0.0
+    assert time.monotonic() - started < 2  # no long retries against a Redis that is not there
+    assert caplog.text.count("event=rate_limit_fallback") == 1
+
+
+def test_the_limiter_goes_back_to_redis_when_it_returns(redis_url, monkeypatch, caplog):
+    from chat.services import redis_health
+
+    monkeypatch.setattr(redis_health, "RETRY_SECONDS", 0.0)
+    bucket = RedisTokenBucket(redis_url, rate=0.01, burst=1, prefix=f"test:rate:{time.monotonic_ns()}")
+    real_take = bucket._take
+    bucket._take = lambda **kwargs: (_ for _ in ()).throw(ConnectionError("down"))
+    assert bucket.take(1) == 0.0  # the local bucket
+    bucket._take = real_take
+    assert bucket.take(1) == 0.0  # Redis's bucket, still full
+    assert bucket.take(1) > 0
+    assert "event=rate_limit_restored" in caplog.text

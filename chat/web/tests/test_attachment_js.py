@@ -58,7 +58,7 @@ def chromium_page():
 
 @pytest.fixture
 def box(live_server, settings, attachment_world, chromium_page):
-    settings.ROOT_URLCONF = "chat.web.tests.attachment_box_urls"
+    settings.ROOT_URLCONF = "chat.tests.attachment_box_urls"
     client = Client()
     client.force_login(attachment_world.owner)
     page = chromium_page
@@ -84,7 +84,8 @@ def test_upload_progress_cancel_and_refusal(box, attachment_world, make_image, m
             {"name": "paper.pdf", "mimeType": "application/pdf", "buffer": PDF},
         ],
     )
-    page.wait_for_function("document.querySelectorAll('.upload-item.upload-done').length === 2")
+    # Functions, not expressions: Playwright polls an expression with eval(), which the CSP forbids.
+    page.wait_for_function("() => document.querySelectorAll('.upload-item.upload-done').length === 2")
     assert page.locator(".upload-percent").all_inner_texts() == ["100 %", "100 %"]
     assert page.locator("progress").evaluate_all("bars => bars.map(bar => bar.value)") == [100, 100]
     ids = page.evaluate("box.getAttachmentIds()")
@@ -113,7 +114,7 @@ def test_upload_progress_cancel_and_refusal(box, attachment_world, make_image, m
     attachments.attach(actor=attachment_world.owner, message=message, ids=[photo_id])
     page.evaluate("items => document.getElementById('rendered').append(Attachments.render(items))", listed)
     page.wait_for_function(
-        "document.querySelector('#rendered img') && document.querySelector('#rendered img').complete"
+        "() => document.querySelector('#rendered img') && document.querySelector('#rendered img').complete"
     )
     assert page.evaluate("document.querySelector('#rendered img').naturalWidth") == 400
     page.evaluate("box.clear()")

@@ -122,6 +122,18 @@ def test_start_upload_refusals_are_clear_messages(owner_client, attachment_world
     assert not Attachment.objects.exists()
 
 
+def test_starting_past_the_cap_of_unfinished_uploads_is_a_clear_message(owner_client, attachment_world, settings):
+    settings.ATTACHMENTS_MAX_PENDING_UPLOADS = 2
+    for _ in range(2):
+        assert start(owner_client, attachment_world.channel, "a.txt", 3, "text/plain").status_code == 201
+    response = start(owner_client, attachment_world.channel, "a.txt", 3, "text/plain")
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "You have 2 uploads under way, the most at once: finish or remove one before adding another."
+    )
+    assert Attachment.objects.count() == 2
+
+
 def test_start_upload_in_a_private_channel_is_404_for_outsiders(login, attachment_world):
     for channel_id in (attachment_world.channel.pk, 999999):  # the same answer as a missing channel
         response = post_json(
@@ -383,3 +395,43 @@ def test_local_upload_through_the_asgi_handler(async_client, attachment_world, m
     response = async_to_sync(async_client.post)(how.url, {"file": SimpleUploadedFile("b.txt", b"x" * 9000)})
     assert response.status_code == 400
     assert not Attachment.objects.filter(pk=big.pk).exists()
+
+
+# Elastic channels: a file is read where its message is, one sub-channel's members (issue 7)
+
+
+@pytest.fixture
+def elastic_file(attachment_backend, make_user, make_elastic, upload_file, make_image):
+    """A private elastic channel of two sub-channels: `cat` sends a photo in hers; `ann` sits in the other."""
+    import uuid
+
+    from chat.models import Membership, Privacy, Role
+    from chat.services.memberships import add_members
+    from chat.services.messages import send_message
+
+    owner = make_user("owner")
+    channel = make_elastic(owner, maximum=3, target=2, privacy=Privacy.PRIVATE)
+    joiners = [make_user(name) for name in ("ann", "bob", "cat")]
+    add_members(actor=owner, channel=channel, users=joiners)
+    seats = dict(Membership.objects.filter(channel=channel, role=Role.MEMBER).values_list("user", "subchannel"))
+    ann = joiners[0]
+    cat = next(user for user in joiners if seats[user.pk] != seats[ann.pk])
+    photo = upload_file(cat, channel, "plan.png", make_image(), "image/png")
+    send_message(actor=cat, channel_id=channel.pk, content="", client_msg_id=uuid.uuid4(), attachment_ids=[photo.pk])
+    readers = [owner] + [user for user in joiners if seats[user.pk] == seats[cat.pk]]
+    others = [user for user in joiners if seats[user.pk] != seats[cat.pk]]
+    return photo, readers, others
+
+
+@pytest.mark.parametrize("view", ["chat-attachment-download", "chat-attachment-thumbnail"])
+def test_a_file_of_another_subchannel_is_the_same_404_as_a_missing_one(elastic_file, login, view):
+    photo, readers, others = elastic_file
+    assert others
+    for person in others:
+        client = login(person)
+        hidden, missing = client.get(reverse(view, args=[photo.pk])), client.get(reverse(view, args=[photo.pk + 1000]))
+        assert hidden.status_code == missing.status_code == 404
+        assert hidden.content == missing.content
+    for person in readers:  # the sender's sub-channel and the moderator
+        data, headers = fetch(login(person).get(reverse(view, args=[photo.pk])))
+        assert headers["Content-Type"].startswith("image/")

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from chat import events
-from chat.models import Channel, Membership, Message, Privacy, Role
+from chat.models import Channel, Membership, Message, Privacy, Role, SubChannel
 from chat.services import messages as service
 from chat.services import ratelimit
 from chat.services.memberships import add_members, ban_user
@@ -54,7 +54,19 @@ def actions(fragment: str) -> set[str]:
 
 
 def flashed(page: str) -> list[str]:
-    return [html_lib.unescape(text) for text in re.findall(r'<li class="message message-\w+">(.*?)</li>', page, re.S)]
+    texts = re.findall(r'<li class="message message-\w+">(.*?)</li>', page, re.S)
+    return [html_lib.unescape(re.sub(r"<[^>]+>", "", text)).strip() for text in texts]
+
+
+def refusal(page: str) -> str:
+    """The reason a send was refused, shown above the message box (which keeps the text)."""
+    match = re.search(r'<p class="composer-error" id="composer-error" role="alert">(.*?)</p>', page, re.S)
+    return html_lib.unescape(match.group(1)) if match else ""
+
+
+def draft(page: str) -> str:
+    match = re.search(r'<textarea id="id_content"[^>]*>(.*?)</textarea>', page, re.S)
+    return html_lib.unescape(match.group(1)) if match else ""
 
 
 @pytest.fixture
@@ -190,7 +202,7 @@ def test_edit_is_for_authors_delete_for_authors_and_moderators_remove_for_admins
     page = signed_in(client, person).get(url("chat-conversation", channel)).content.decode()
     assert actions(item(page, anns)) == on_anns
     assert actions(item(page, mods)) == on_mods
-    labels = {"edit": ">Edit</button>", "redact": ">Delete</button>", "delete": ">Remove entirely</button>"}
+    labels = {"edit": ">Edit</a>", "redact": ">Delete</a>", "delete": ">Remove entirely</a>"}
     for action, label in labels.items():
         assert (label in item(page, anns)) is (action in on_anns)
 
@@ -310,7 +322,8 @@ def test_moderators_pick_a_subchannel_with_stream(client, elastic_room):
     signed_in(client, owner)
     for key, shown, hidden in ((anns_key, "ann seat", "cat seat"), (cats_key, "cat seat", "ann seat")):
         page = client.get(url("chat-conversation", channel), {"stream": key}).content.decode()
-        assert f'data-stream="{key}"' in page and f"sub-channel {key}" in page
+        number = SubChannel.objects.get(pk=StreamKey.parse(key).subchannel_id).number
+        assert f'data-stream="{key}"' in page and f"{channel.name} · room {number}</h1>" in page
         assert f"hello from the {shown}" in page and hidden not in page
         older = client.get(url("chat-older-messages", channel), {"stream": key, "before": "1000"}).json()
         assert f"hello from the {shown}" in older["html"] and hidden not in older["html"]
@@ -383,7 +396,8 @@ def test_send_stores_the_rendered_message_and_goes_back_to_the_page(client, room
     response = signed_in(client, ann).post(
         url("chat-send", channel), {"content": "hi **all**", "client_msg_id": str(client_msg_id)}
     )
-    assert response.status_code == 302 and response.url == url("chat-conversation", channel)
+    # Back to the page, at its newest message (an anchor at the end of the list).
+    assert response.status_code == 302 and response.url == url("chat-conversation", channel) + "#latest"
     message = Message.objects.get()
     assert (message.author, message.content, message.html) == (ann, "hi **all**", "<p>hi <strong>all</strong></p>")
     assert (message.client_msg_id, message.stream_id) == (client_msg_id, str(channel.pk))
@@ -400,20 +414,29 @@ def test_send_without_a_client_msg_id_still_stores_one_message(client, room):
 
 
 @pytest.mark.django_db
+def test_an_empty_form_is_sent_back_with_an_error_and_stores_nothing(client, room):
+    channel, _, ann, _ = room
+    response = signed_in(client, ann).post(url("chat-send", channel), {"content": ""}, follow=True)
+    assert response.redirect_chain == [(url("chat-conversation", channel), 302)]
+    assert flashed(response.content.decode()) == ["Type a message first."]
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("content", "error"),
     [
-        ("", "Type a message first."),
         ("  \n ", "Type a message first."),
         ("é" * 2049, "A message can be at most 4096 bytes long."),
         ("x" * 4097, "A message can be at most 4096 bytes long."),
     ],
 )
-def test_refused_content_shows_an_error_and_stores_nothing(client, room, content, error):
+def test_refused_content_comes_back_in_the_box_with_the_reason_and_stores_nothing(client, room, content, error):
     channel, _, ann, _ = room
-    response = signed_in(client, ann).post(url("chat-send", channel), {"content": content}, follow=True)
-    assert response.redirect_chain == [(url("chat-conversation", channel), 302)]
-    assert flashed(response.content.decode()) == [error]
+    response = signed_in(client, ann).post(url("chat-send", channel), {"content": content})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert refusal(page) == error and draft(page) == content
     assert Message.objects.count() == 0
 
 
@@ -446,8 +469,8 @@ def test_a_visitor_of_a_public_channel_joins_by_sending(client, square, outsider
 @pytest.mark.django_db
 def test_banned_people_get_an_error_and_nothing_is_stored(client, square, outsider):
     ban_user(actor=square.created_by, channel=square, user=outsider)
-    response = signed_in(client, outsider).post(url("chat-send", square), {"content": "let me in"}, follow=True)
-    assert flashed(response.content.decode()) == ["You are banned from this channel."]
+    response = signed_in(client, outsider).post(url("chat-send", square), {"content": "let me in"})
+    assert response.status_code == 400 and refusal(response.content.decode()) == "You are banned from this channel."
     assert Message.objects.count() == 0
     assert not Membership.objects.filter(channel=square, user=outsider).exists()
 
@@ -472,13 +495,13 @@ def test_moderators_and_admins_set_slow_mode_and_the_page_shows_it(client, room,
     response = client.post(url("chat-slow-mode", channel), {"seconds": "30"}, follow=True)
     page = response.content.decode()
     assert response.redirect_chain == [(url("chat-conversation", channel), 302)]
-    assert flashed(page) == ["✔ Slow mode: one message every 30 s."]
+    assert flashed(page) == ["Slow mode: one message every 30 s."]
     assert "· slow mode 30 s" in page and 'name="seconds" value="30"' in page
     channel.refresh_from_db()
     assert channel.slow_mode_seconds == 30
 
     page = client.post(url("chat-slow-mode", channel), {"seconds": "0"}, follow=True).content.decode()
-    assert flashed(page) == ["✔ Slow mode is off."] and "slow mode 30" not in page
+    assert flashed(page) == ["Slow mode is off."] and "slow mode 30" not in page
     channel.refresh_from_db()
     assert channel.slow_mode_seconds == 0
 
@@ -513,8 +536,9 @@ def test_slow_mode_refuses_a_members_second_send_with_the_wait(client, room):
     signed_in(client, ann)
     first = client.post(url("chat-send", channel), {"content": "first"}, follow=True)
     assert flashed(first.content.decode()) == []
-    second = client.post(url("chat-send", channel), {"content": "second"}, follow=True)
-    [error] = flashed(second.content.decode())
+    second = client.post(url("chat-send", channel), {"content": "second"})
+    assert second.status_code == 429 and draft(second.content.decode()) == "second"
+    error = refusal(second.content.decode())
     assert error.startswith("Slow mode is on: one message every 60 seconds. Wait ") and error.endswith(" s.")
     assert 0 < int(error.split("Wait ")[1].removesuffix(" s.")) <= 60
     assert list(Message.objects.filter(author=ann).values_list("content", flat=True)) == ["first"]
@@ -531,8 +555,9 @@ def test_sending_without_javascript_shares_the_send_rate(client, room, monkeypat
     monkeypatch.setattr(ratelimit, "send_rate", lambda: bucket)
     signed_in(client, ann)
     assert flashed(client.post(url("chat-send", channel), {"content": "one"}, follow=True).content.decode()) == []
-    refused = client.post(url("chat-send", channel), {"content": "two"}, follow=True)
-    assert flashed(refused.content.decode()) == ["You are sending too fast; slow down a little."]
+    refused = client.post(url("chat-send", channel), {"content": "two"})
+    assert refused.status_code == 429 and draft(refused.content.decode()) == "two"
+    assert refusal(refused.content.decode()) == "You are sending too fast; slow down a little."
     assert list(Message.objects.filter(author=ann).values_list("content", flat=True)) == ["one"]
 
 
@@ -542,8 +567,9 @@ def test_a_moderator_sending_without_javascript_never_lands_in_a_subchannel_they
     page = signed_in(client, owner).get(url("chat-conversation", channel), {"stream": cats_key}).content.decode()
     assert f'name="stream" value="{cats_key}"' in page  # what the page's form posts back
     response = client.post(
-        url("chat-send", channel), {"content": "said while reading cat's sub-channel", "stream": cats_key}, follow=True
+        url("chat-send", channel), {"content": "said while reading cat's sub-channel", "stream": cats_key}
     )
     assert not Message.objects.filter(stream_id=anns_key, content__startswith="said while").exists()
-    assert response.redirect_chain[-1][0].endswith(f"?stream={cats_key}")
-    assert "do not sit in it" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 400 and f'data-stream="{cats_key}"' in page  # still reading cat's sub-channel
+    assert "do not sit in it" in refusal(page) and draft(page) == "said while reading cat's sub-channel"

@@ -159,3 +159,70 @@ def test_sign_in_method_follows_the_backend(backend, method):
     user = User(username="x")
     user.backend = backend
     assert services.sign_in_method(user) == method
+
+
+# Active state and the first administrator (issue: moderation in Django admin)
+
+
+@pytest.mark.django_db
+def test_set_active_deactivates_and_reactivates(make_user, make_administrator):
+    from hobbies.accounts import policy
+
+    administrator, bob = make_administrator("boss"), make_user("bob")
+    assert services.set_active(actor=administrator, user=bob, active=False)
+    bob.refresh_from_db()
+    assert not bob.is_active
+    assert not services.set_active(actor=administrator, user=bob, active=False)  # already
+    assert services.set_active(actor=administrator, user=bob, active=True)
+    with pytest.raises(PermissionDenied):
+        services.set_active(actor=bob, user=administrator, active=False)
+    pending = make_user("waiting", approval=Approval.PENDING)
+    with pytest.raises(ValidationError, match="approve it instead"):
+        services.set_active(actor=administrator, user=pending, active=True)
+    assert policy.is_administrator(administrator)
+
+
+@pytest.mark.django_db
+def test_create_first_administrator_makes_a_founding_superuser_in_the_group():
+    from hobbies.accounts import policy
+    from hobbies.accounts.roles import OPERATOR
+
+    user = services.create_first_administrator(actor=OPERATOR, username="chief", password=PASSWORD)
+    assert (user.is_superuser, user.is_staff, user.is_founder, user.approval) == (True, True, True, Approval.ACTIVE)
+    assert user.in_administrators_group and policy.is_administrator(user)
+    assert Profile.objects.filter(user=user).exists()
+    # Someone registering later waits for approval, as after a founder.
+    assert not services.register_user(username="later", password=PASSWORD).is_founder
+    with pytest.raises(ValidationError) as refused:
+        services.create_first_administrator(actor=OPERATOR, username="CHIEF", password="short")
+    assert set(refused.value.message_dict) == {"username", "password"}
+
+
+@pytest.mark.django_db
+def test_oidc_admin_groups_decide_the_administrators_group_too():
+    from hobbies.accounts import policy
+    from hobbies.accounts.services import OidcAccount
+
+    def sign_in(groups):
+        account = OidcAccount(issuer="https://idp", subject="sub-1", username="alice", groups=frozenset(groups))
+        return services.create_or_update_oidc_user(account, require_approval=False, admin_groups=["admins"])
+
+    assert policy.is_administrator(sign_in(["admins"]))
+    demoted = sign_in([])
+    assert not demoted.is_staff and not policy.is_administrator(User.objects.get(pk=demoted.pk))
+
+
+@pytest.mark.django_db
+def test_plain_accounts_made_before_anyone_registered_do_not_take_the_founders_place(make_user):
+    make_user("demo0001")
+    make_user("demo0002")
+    assert services.register_user(username="first-real", password=PASSWORD).is_founder
+    assert not services.register_user(username="second-real", password=PASSWORD).is_founder
+
+
+@pytest.mark.django_db
+def test_people_change_only_their_own_notification_settings(member, outsider):
+    profile = services.update_notification_settings(actor=member, user=member, notify_desktop=True, notify_sound=False)
+    assert (profile.notify_desktop, profile.notify_sound) == (True, False)
+    with pytest.raises(PermissionDenied):
+        services.update_notification_settings(actor=outsider, user=member, notify_desktop=False, notify_sound=False)

@@ -45,6 +45,8 @@ def test_production_requires_a_secret_key(tmp_path):
         ("AXES_FAILURE_LIMIT", "five", "AXES_FAILURE_LIMIT must be a whole number"),
         ("AXES_FAILURE_LIMIT", "0", "AXES_FAILURE_LIMIT must be at least 1"),
         ("DJANGO_ENV", "staging", "DJANGO_ENV must be development or production"),
+        ("REQUEST_MAX_BYTES", "lots", "REQUEST_MAX_BYTES must be a whole number"),
+        ("UPLOAD_REQUEST_MAX_BYTES", "1000", "UPLOAD_REQUEST_MAX_BYTES must be at least ATTACHMENTS_MAX_BYTES + 65536"),
     ],
 )
 def test_bad_setting_values_fail_loudly(tmp_path, name, value, message):

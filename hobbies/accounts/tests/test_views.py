@@ -161,3 +161,31 @@ def test_channels_page_requires_sign_in(client):
     response = client.get(reverse("chat-channels"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("accounts-signin"))
+
+
+@pytest.mark.django_db
+def test_a_failed_sign_in_shows_the_form_again_with_the_email_typed(client, member):
+    response = client.post(
+        SIGNIN, {"action": "signin", "username": "member", "password": "Wrong#Pass1", "email": "m@example.org"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and "Incorrect user name or password." in html
+    assert 'value="member"' in html and 'value="m@example.org"' in html
+    assert "Wrong#Pass1" not in html
+
+
+@pytest.mark.django_db
+def test_people_choose_their_notifications_in_their_settings(client, member):
+    settings_url = reverse("accounts-settings")
+    assert client.get(settings_url).status_code == 302  # signed out: to sign in
+    client.force_login(member)
+    page = client.get(settings_url).content.decode()
+    assert 'name="notify_desktop"' in page and 'data-notify="0"' in page
+    response = client.post(settings_url, {"notify_desktop": "on", "notify_sound": "on"}, follow=True)
+    assert "Settings saved." in response.content.decode()
+    member.profile.refresh_from_db()
+    assert (member.profile.notify_desktop, member.profile.notify_sound) == (True, True)
+    assert 'data-notify="1" data-notify-sound="1"' in response.content.decode()
+    client.post(settings_url, {})
+    member.profile.refresh_from_db()
+    assert (member.profile.notify_desktop, member.profile.notify_sound) == (False, False)

@@ -1,0 +1,310 @@
+"""Applying Chime's event stream to our database: the relay-facing services (MESSAGING_BACKEND=chime).
+
+``apply_record`` is what `manage.py chime_relay` (chat/backends/chime/relay.py) calls for each
+record of each shard: in one transaction it applies the event and saves the shard's checkpoint,
+and the stream events it records (next seq, chat/events.py) are published after that commit, so
+browsers receive Chime's changes through the hub with gap-free catch-up, like local ones.
+
+No policy check: Chime has already decided. Every function is idempotent, because Kinesis
+delivers at least once and orders only within a shard: a duplicate is a no-op, our own changes
+come back as no-ops (the services stored them, with Chime's MessageId, when they made them), and a
+message event that arrives before its message is parked (ChimeParkedEvent) until it arrives; a
+deletion stays parked as a tombstone so a late copy of the message is not brought back.
+Channel, membership and sub-channel events are in chat/services/mirror_channels.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from chat import events
+from chat.attachments.errors import AttachmentError
+from chat.backends.chime.records import ChimeEvent, ChimeMessage, ShardPosition, parse_record
+from chat.models import (
+    ChimeParkedEvent,
+    ChimeShardCheckpoint,
+    Membership,
+    Message,
+    MessageRevision,
+    StreamEvent,
+    SubChannel,
+)
+from chat.rendering import render_message
+from chat.services import attachments, elastic, search_index
+from chat.services.mirror_channels import APPLIED, DUPLICATE, HANDLERS, IGNORED, chime_channel, chime_user
+from chat.services.payloads import message_payload
+from chat.streams import StreamKey
+
+log = logging.getLogger("chat.services.mirror")
+
+PARKED = "parked"
+DELETE = "DELETE_CHANNEL_MESSAGE"
+# Chime sends this for a message that is only attachments (it wants at least one character).
+EMPTY_CONTENT = " "
+
+
+# --- The relay's entry points ---
+
+
+def apply_record(data: bytes | str | dict, position: ShardPosition | None = None) -> str:
+    """Apply one record and save its shard's checkpoint, in one transaction. Returns the outcome
+    (applied, duplicate, parked, ignored). RecordError: not a Chime event (the relay skips it)."""
+    event = parse_record(data)
+    with transaction.atomic():
+        outcome = apply_event(event)
+        if position is not None:
+            save_checkpoint(position)
+    return outcome
+
+
+def apply_event(event: ChimeEvent) -> str:
+    handler = MESSAGE_HANDLERS.get(event.event_type) or HANDLERS.get(event.event_type)
+    if handler is None:
+        return IGNORED
+    return handler(event.payload)
+
+
+def save_checkpoint(position: ShardPosition, *, finished: bool = False) -> None:
+    ChimeShardCheckpoint.objects.update_or_create(
+        stream_arn=position.stream_arn,
+        shard_id=position.shard_id,
+        defaults={"sequence_number": position.sequence_number, "finished": finished},
+    )
+
+
+def skip_record(position: ShardPosition) -> None:
+    """Move past a record that cannot be applied (the relay has logged why)."""
+    with transaction.atomic():
+        save_checkpoint(position)
+
+
+def finish_shard(stream_arn: str, shard_id: str) -> None:
+    """A shard closed by a reshard has been read to its end: its children may be read."""
+    ChimeShardCheckpoint.objects.update_or_create(stream_arn=stream_arn, shard_id=shard_id, defaults={"finished": True})
+
+
+def checkpoints(stream_arn: str) -> dict[str, tuple[str, bool]]:
+    """Each shard's last applied sequence number and whether it is finished."""
+    rows = ChimeShardCheckpoint.objects.filter(stream_arn=stream_arn)
+    return {
+        shard: (sequence, finished)
+        for shard, sequence, finished in rows.values_list("shard_id", "sequence_number", "finished")
+    }
+
+
+def prune_parked(*, older_than: timedelta) -> int:
+    """Parked events and tombstones older than the stream's retention can never be needed again."""
+    deleted, _ = ChimeParkedEvent.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+# --- Messages ---
+
+
+def mirror_message_created(payload: dict) -> str:
+    return mirror_message(ChimeMessage.from_payload(payload))
+
+
+def mirror_message(incoming: ChimeMessage) -> str:
+    """A message Chime holds: stored once (by MessageId), in its latest known version."""
+    if incoming.type != "STANDARD" or incoming.persistence != "PERSISTENT":
+        return IGNORED  # control messages and unpersisted ones are not history
+    existing = Message.objects.select_for_update(of=("self",)).filter(chime_message_id=incoming.message_id).first()
+    if existing is not None:
+        return _apply_change(existing, incoming) if incoming.redacted or incoming.changed_at else DUPLICATE
+    if ChimeParkedEvent.objects.filter(message_id=incoming.message_id, event_type=DELETE).exists():
+        return DUPLICATE  # deleted already (here, or its deletion arrived first)
+    channel = chime_channel(incoming.channel_arn)
+    if channel is None:
+        return IGNORED
+    author = chime_user(incoming.sender_arn)
+    try:
+        with transaction.atomic():
+            message = _store(channel, author, incoming)
+    except IntegrityError:
+        # Our own send, committed a moment ago with the same MessageId or client_msg_id.
+        return DUPLICATE
+    for parked in ChimeParkedEvent.objects.filter(message_id=incoming.message_id).order_by("event_time", "pk"):
+        redact = parked.event_type == "REDACT_CHANNEL_MESSAGE"
+        _apply_change(message, ChimeMessage.from_payload(parked.payload), redact=redact)
+        parked.delete()
+    return APPLIED
+
+
+def _store(channel, author, incoming: ChimeMessage) -> Message:
+    key = _stream_for(channel, incoming.subchannel_id)
+    files = _attachments(author, channel, incoming.metadata.get("attachments"))
+    content = "" if files and incoming.content == EMPTY_CONTENT else incoming.content
+    rendered = render_message(content, members_among=lambda names: _member_names(channel, names))
+    seq = events.next_seq(key)
+    message = Message.objects.create(
+        channel=channel,
+        subchannel_id=key.subchannel_id,
+        stream_id=str(key),
+        seq=seq,
+        author=author,
+        content=content,
+        html=rendered.html,
+        metadata={"attachments": files} if files else {},
+        client_msg_id=_uuid(incoming.client_msg_id) if author is not None else None,
+        chime_message_id=incoming.message_id,
+        chime_updated_at=incoming.changed_at,
+    )
+    if incoming.created_at is not None:
+        # History keeps Chime's time of sending (a message rebuilt from Chime may arrive late).
+        Message.objects.filter(pk=message.pk).update(created_at=incoming.created_at)
+        message.created_at = incoming.created_at
+    if files:
+        attachments.attach(actor=author, message=message, ids=[item["id"] for item in files])
+    events.store(key, seq, "message.created", {"channel": channel.pk, "message": message_payload(message)}, message)
+    search_index.index_message(message.pk, message.content)
+    if incoming.redacted:
+        _redact(message, incoming)
+    return message
+
+
+def _stream_for(channel, chime_subchannel_id: str | None) -> StreamKey:
+    if not channel.is_elastic:
+        return StreamKey(channel.pk)
+    if chime_subchannel_id:
+        return StreamKey(channel.pk, elastic.subchannel_for_backend_id(channel, chime_subchannel_id).pk)
+    first = SubChannel.objects.filter(channel=channel, is_open=True).order_by("number").values_list("pk", flat=True)
+    return StreamKey(channel.pk, first.first())
+
+
+def _attachments(author, channel, listed) -> list[dict]:
+    """Our uploads a message names (our own send whose local commit failed); others' lists are not ours."""
+    if author is None or not isinstance(listed, list) or not listed:
+        return []
+    try:
+        return attachments.attachments_for_message(actor=author, channel=channel, ids=listed)
+    except AttachmentError:
+        log.warning("event=chime_mirror_attachments_dropped channel=%s ids=%s", channel.pk, listed)
+        return []
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _member_names(channel, names) -> set[str]:
+    rows = Membership.objects.filter(channel=channel).annotate(name=Lower("user__username"))
+    return set(rows.filter(name__in=list(names)).values_list("name", flat=True))
+
+
+def mirror_message_updated(payload: dict) -> str:
+    return _change(payload, "UPDATE_CHANNEL_MESSAGE")
+
+
+def mirror_message_redacted(payload: dict) -> str:
+    return _change(payload, "REDACT_CHANNEL_MESSAGE")
+
+
+def _change(payload: dict, event_type: str) -> str:
+    incoming = ChimeMessage.from_payload(payload)
+    message = Message.objects.select_for_update(of=("self",)).filter(chime_message_id=incoming.message_id).first()
+    if message is not None:
+        return _apply_change(message, incoming, redact=event_type == "REDACT_CHANNEL_MESSAGE")
+    parked = ChimeParkedEvent.objects.filter(message_id=incoming.message_id)
+    if parked.filter(event_type=DELETE).exists() or parked.filter(event_type=event_type, payload=payload).exists():
+        return DUPLICATE
+    ChimeParkedEvent.objects.create(
+        message_id=incoming.message_id, event_type=event_type, payload=payload, event_time=incoming.changed_at
+    )
+    return PARKED
+
+
+def _apply_change(message: Message, incoming: ChimeMessage, *, redact: bool = False) -> str:
+    if message.redacted_at is not None:
+        return DUPLICATE  # redaction is final: an older edit arriving late changes nothing
+    if redact or incoming.redacted:
+        _redact(message, incoming)
+        return APPLIED
+    content = "" if message.metadata.get("attachments") and incoming.content == EMPTY_CONTENT else incoming.content
+    newer = incoming.changed_at
+    seen = message.chime_updated_at
+    if content == message.content or (seen and newer and newer <= seen) or _echo(message, content, newer):
+        if newer and (seen is None or newer > seen):
+            Message.objects.filter(pk=message.pk).update(chime_updated_at=newer)
+        return DUPLICATE
+    MessageRevision.objects.create(message=message, content=message.content, html=message.html)
+    rendered = render_message(content, members_among=lambda names: _member_names(message.channel, names))
+    message.content, message.html = content, rendered.html
+    message.edited_at = newer or timezone.now()
+    message.chime_updated_at = newer
+    message.save(update_fields=["content", "html", "edited_at", "chime_updated_at"])
+    _record(message, "message.edited")
+    return APPLIED
+
+
+def _echo(message: Message, content: str, newer) -> bool:
+    """An edit made through our app comes back from Chime: older than the message's last edit here
+    and with a text it had before, it is that earlier edit, not a new one."""
+    if message.edited_at is None or newer is None or newer > message.edited_at:
+        return False
+    return message.revisions.filter(content=content).exists()
+
+
+def _redact(message: Message, incoming: ChimeMessage) -> None:
+    message.content, message.html, message.metadata = "", "", {}
+    message.redacted_at = incoming.changed_at or timezone.now()
+    message.chime_updated_at = incoming.changed_at
+    message.save(update_fields=["content", "html", "metadata", "redacted_at", "chime_updated_at"])
+    message.revisions.all().delete()
+    attachments.hide_for_redacted(message=message)
+    _scrub_replay(message, message_payload(message))
+    _record(message, "message.redacted")
+
+
+def mirror_message_deleted(payload: dict) -> str:
+    incoming = ChimeMessage.from_payload(payload)
+    tombstone = ChimeParkedEvent.objects.filter(message_id=incoming.message_id, event_type=DELETE)
+    message = Message.objects.select_for_update(of=("self",)).filter(chime_message_id=incoming.message_id).first()
+    if message is None:
+        if tombstone.exists():
+            return DUPLICATE
+        # Not here yet (or never will be): a tombstone, so its late creation is not applied.
+        ChimeParkedEvent.objects.filter(message_id=incoming.message_id).delete()
+        ChimeParkedEvent.objects.create(
+            message_id=incoming.message_id, event_type=DELETE, payload=payload, event_time=incoming.changed_at
+        )
+        return PARKED
+    key, message_pk, channel_id = StreamKey.parse(message.stream_id), message.pk, message.channel_id
+    _scrub_replay(message, {"id": message_pk, "deleted": True})
+    search_index.unindex_message(message_pk)
+    attachments.delete_for_message(message=message)
+    message.delete()
+    events.record(key, "message.deleted", {"channel": channel_id, "message": {"id": message_pk}})
+    ChimeParkedEvent.objects.create(message_id=incoming.message_id, event_type=DELETE, event_time=incoming.changed_at)
+    return APPLIED
+
+
+def _record(message: Message, event_type: str) -> None:
+    search_index.index_message(message.pk, message.content, redacted=message.redacted_at is not None)
+    body = {"channel": message.channel_id, "message": message_payload(message)}
+    events.record(StreamKey.parse(message.stream_id), event_type, body, message)
+
+
+def _scrub_replay(message: Message, replacement: dict) -> None:
+    """Replace the message in every stored event that carries it, so replay cannot resend old text."""
+    stored = list(message.events.all())
+    for event in stored:
+        event.body = {**event.body, "message": replacement}
+    StreamEvent.objects.bulk_update(stored, ["body"])
+
+
+MESSAGE_HANDLERS = {
+    "CREATE_CHANNEL_MESSAGE": mirror_message_created,
+    "UPDATE_CHANNEL_MESSAGE": mirror_message_updated,
+    "REDACT_CHANNEL_MESSAGE": mirror_message_redacted,
+    "DELETE_CHANNEL_MESSAGE": mirror_message_deleted,
+}
