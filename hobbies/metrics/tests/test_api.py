@@ -19,6 +19,7 @@ def cloudwatch(settings, monkeypatch):
     """METRICS_CLOUDWATCH=true with the writer thread replaced: the batch is read by the test."""
     settings.METRICS_CLOUDWATCH = True
     monkeypatch.setattr(metrics.emitter, "start", lambda: None)
+    metrics.flush_deliveries()  # what earlier tests (their sockets) left in this process's accumulator
     metrics._batch.take()
     return metrics._batch
 
