@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.rig.live_client import run_apart
 from tests.rig.servers import LiveServer
 
 
@@ -62,5 +61,4 @@ def test_requests_close_their_connections_and_sockets_share_one(worker):
                 await socket.close()
 
     # A thread of its own: a session-scoped Playwright browser may own this thread's event loop.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        assert pool.submit(asyncio.run, sockets_open()).result() == 1
+    assert run_apart(sockets_open()) == 1

@@ -16,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
+from tests.rig.live_client import run_apart
 from tests.rig.servers import LiveServer
 
 TOKEN = "scrape-token-" + "t" * 24
@@ -110,7 +111,7 @@ def test_sends_refusals_and_deliveries_move_the_figures(deployment):
             assert (await frame_of(alice, "error"))["code"] == "invalid"
             return connected
 
-    connected = asyncio.run(scenario())
+    connected = run_apart(scenario())
     assert figure(connected, "hobbies_websocket_connections") == 2
     samples = wait_for(one, "hobbies_delivery_latency_seconds_count", 2)
     assert figure(samples, "hobbies_messages_published_total") == 1
@@ -154,7 +155,7 @@ def test_two_workers_are_summed_by_either(deployment):
             await frame_of(bob, "ack")
             return open_now
 
-    open_now = asyncio.run(scenario())
+    open_now = run_apart(scenario())
     assert [figure(samples, "hobbies_websocket_connections") for samples in open_now] == [2, 2]
     for worker in workers:
         samples = wait_for(worker, "hobbies_delivery_latency_seconds_count", 2)

@@ -4,6 +4,7 @@ live changes of the channel and its members, attachments' order, refused sends."
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import LIVE, in_viewport, open_conversation, seed, send, sign_in
@@ -171,6 +172,20 @@ def test_times_are_the_browsers_own_live_and_after_a_reload(live_server_app, new
 # Bug 6: everything works from the keyboard, and shows when focused.
 
 
+def open_file_chooser_with_enter(page, attempts: int = 3):
+    """Enter on the focused paperclip opens the file chooser. Under a loaded machine Chromium has
+    once dropped the chooser of a keyboard activation, so the key is pressed again (still the keyboard)."""
+    for attempt in range(attempts):
+        try:
+            with page.expect_file_chooser(timeout=5_000) as chooser:
+                page.keyboard.press("Enter")
+            return chooser.value
+        except PlaywrightTimeoutError:
+            if attempt == attempts - 1:
+                raise
+    return None
+
+
 def test_the_keyboard_reaches_the_paperclip_and_the_message_actions(live_server_app, new_page):
     url = live_server_app.url
     ids = seed(live_server_app, CHESS)
@@ -181,9 +196,8 @@ def test_the_keyboard_reaches_the_paperclip_and_the_message_actions(live_server_
     attach = alice.get_by_role("button", name="Attach files")
     expect(attach).to_be_focused()
     expect(attach).to_be_visible()
-    with alice.expect_file_chooser() as chooser:
-        alice.keyboard.press("Enter")
-    chooser.value.set_files([{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"e4 e5"}])
+    chooser = open_file_chooser_with_enter(alice)
+    chooser.set_files([{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"e4 e5"}])
     expect(alice.locator("#uploads .upload-percent")).to_have_text(["100 %"])
 
     mine = message(alice, "my move")

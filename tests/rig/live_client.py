@@ -14,6 +14,7 @@ import contextlib
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -162,3 +163,9 @@ class Tab:
             self.messages[message["id"]] = content
             if frame["type"] == "message.created" and content is not None:
                 self.arrived.setdefault(content, time.monotonic())
+
+
+def run_apart(coroutine):
+    """asyncio.run in a thread of its own: a Playwright session fixture may own this thread's loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
