@@ -4,39 +4,11 @@ import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import channel_layers
-from channels.testing import WebsocketCommunicator
 
-from chat.realtime import consumers
+from chat.realtime.tests.test_consumers import connect, fresh_layer, next_of  # noqa: F401 (autouse fixture)
 from chat.services import messages as message_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_layer(settings):
-    settings.PRESENCE_FLUSH_MS = 50
-    settings.PRESENCE_FLUSH_SECONDS = 0.05
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
-
-
-async def connect(user):
-    communicator = WebsocketCommunicator(consumers.ChatConsumer.as_asgi(), "/ws/")
-    communicator.scope["user"] = user
-    connected, _ = await communicator.connect()
-    assert connected
-    hello = await communicator.receive_json_from(timeout=5)
-    assert hello["type"] == "hello"
-    return communicator, hello
-
-
-async def next_of(communicator, *types, timeout=5):
-    while True:
-        frame = await communicator.receive_json_from(timeout=timeout)
-        if frame["type"] in types:
-            return frame
 
 
 def send(user, channel, content="hello"):
