@@ -69,8 +69,11 @@ AXE_CORE := tests/a11y/node_modules/.package-lock.json
 $(AXE_CORE): tests/a11y/package.json tests/a11y/package-lock.json | sysdeps
 	npm ci --prefix tests/a11y --no-audit --no-fund
 
+# The SQLite pass runs in PYTEST_WORKERS processes (pytest-xdist; each has its own test database);
+# the PostgreSQL + Redis pass runs in one, because its workers would share one Redis.
+PYTEST_WORKERS ?= 2
 pytest: $(VENV)/.dev sysdeps $(OIDC_PROVIDER) $(AXE_CORE)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 	$(BIN)/python -m tests.rig.stack hobbies chat -q $(PYTEST_ARGS)
 
 test: lint cfn check pytest

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,7 +127,9 @@ async def member(
     ready: asyncio.Event,
     done: asyncio.Event,
     sockets: list,
+    on_delivery: Callable[[dict, float], None] | None = None,
 ) -> None:
+    """One member's socket; `on_delivery(frame, latency)`, if given, is called for each measured delivery."""
     headers = {"Cookie": f"sessionid={session}"}
     async with connect(
         url,
@@ -155,6 +158,8 @@ async def member(
                 sent = results.sent_at.get(frame["message"]["client_msg_id"])
                 if sent is not None:
                     results.latencies.append(now - sent)
+                    if on_delivery is not None:
+                        on_delivery(frame, now - sent)
                     results.delivered += 1
                     results.last_delivery = now
                 if len(seen) >= expected:

@@ -18,27 +18,46 @@ Before the application is imported, the deployment's metrics folder is prepared
 A refused body is read and dropped, never kept, for LINGER_SECONDS at most, so that the client
 can read the answer before the connection closes; the connection is not reused.
 The response carries no ``Server: daphne`` banner unless ``--server-name`` asks for one.
+
+WebSockets get a faster way to send a frame (`LeanWebSocketProtocol.write_frame`, handed to the
+application in the scope as WRITE_FRAME): the bytes of a whole unmasked text frame, encoded once
+for every recipient of a message (chat/realtime/delivery.py), written straight to the socket when
+nothing is buffered before them, instead of autobahn building the frame again for each socket and
+Twisted registering the socket with the event loop around every write. And an idle socket holds
+less (docs/performance.md, issue 18): autobahn's options are read from the protocol's class instead
+of being copied onto every protocol, the handshake's text is dropped once the socket is open, and
+the application's input queue has no deques while it is empty.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import os
 import sys
+from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import unquote
 
 from daphne import cli  # first: importing daphne.server installs the asyncio reactor
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server as DaphneServer
-from twisted.internet import reactor
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from twisted.internet import reactor, tcp
 
 APPLICATION = "hobbies.asgi:application"
 # The URL names (chat/web/urls.py) whose POST carries a file and may need a session.
 UPLOAD_ROUTES = frozenset({"chat-attachment-upload"})
 LINGER_SECONDS = 5.0
+# The scope key of a WebSocket's LeanWebSocketProtocol.write_frame.
+WRITE_FRAME = "hobbies.write_frame"
+# Connections waiting to be accepted: Twisted's default of 50 drops the handshakes of a reconnect
+# storm (every client of a restarted worker at once), which then retry only after a second or more.
+LISTEN_BACKLOG = 4096
+WEBSOCKET_CONNECT_TIMEOUT = 30
 
 logger = logging.getLogger("hobbies.server")  # also when run as __main__
 
@@ -117,6 +136,22 @@ class LimitedRequest(WebRequest):
         elif not self.finished:
             self._stop_lingering()  # the whole refused body is in: close now
 
+    def process(self):
+        result = super().process()
+        # Upgraded to a WebSocket: daphne is done with this request (its headers, its channel's
+        # buffers, some 2.5 KiB) but keeps it in its connections until its once-a-second check
+        # finds it disconnected for application_close_timeout (10 s): a connect storm's worth.
+        connections = self.server.connections
+        details = connections.get(self)
+        if details is not None and "disconnected" in details and "application_instance" not in details:
+            del connections[self]
+            # And out of its HTTP channel's list: the two refer to each other, and a cycle waits for
+            # the garbage collector's rare full collections (meanwhile, every idle socket's RSS).
+            requests = getattr(self.channel, "requests", None)
+            if requests is not None and self in requests:
+                requests.remove(self)
+        return result
+
     def connectionLost(self, reason) -> None:
         if self._linger is not None and self._linger.active():
             self._linger.cancel()
@@ -168,14 +203,47 @@ class LimitedHTTPFactory(HTTPFactory):
 
 
 class Server(DaphneServer):
-    """daphne's Server with LimitedRequest for every HTTP connection."""
+    """daphne's Server with LimitedRequest for every HTTP connection, and write_frame for every WebSocket."""
 
     def __init__(self, *args, body_limits: BodyLimits | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.endpoints = [with_backlog(endpoint) for endpoint in self.endpoints]
         self.body_limits = body_limits or BodyLimits.from_settings()
         from hobbies import metrics
 
         metrics.serving()  # this process's metrics lines report its sockets from the start
+
+    def protocol_disconnected(self, protocol):
+        if protocol in self.connections:  # (an upgraded request is forgotten at once: LimitedRequest.process)
+            super().protocol_disconnected(protocol)
+
+    def create_application(self, protocol, scope):
+        """daphne's, with a lighter input queue, one shared `asgi` entry and, for a WebSocket, WRITE_FRAME."""
+        assert "application_instance" not in self.connections[protocol]
+        input_queue = ApplicationQueue()
+        scope.setdefault("asgi", ASGI_VERSION)
+        if isinstance(protocol, LeanWebSocketProtocol):
+            scope[WRITE_FRAME] = protocol.write_frame
+        application_instance = self.application(
+            scope=scope, receive=input_queue.get, send=partial(self.handle_reply, protocol)
+        )
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            application_instance, loop=asyncio.get_event_loop()
+        )
+        return input_queue
+
+    # Likewise its WebSocket factory (`self.ws_factory = WebSocketFactory(self, ...)`).
+    @property
+    def ws_factory(self) -> WebSocketFactory:
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory: WebSocketFactory) -> None:
+        if not isinstance(factory, LeanWebSocketFactory):
+            factory = LeanWebSocketFactory(self, server=self.server_name)
+        self._ws_factory = factory
 
     # daphne's Server.run() builds its HTTP factory itself (`self.http_factory = HTTPFactory(self)`)
     # before it listens: this property is where ours takes its place.
@@ -188,6 +256,123 @@ class Server(DaphneServer):
         self._http_factory = factory if isinstance(factory, LimitedHTTPFactory) else LimitedHTTPFactory(self)
 
 
+# Every scope's `asgi` entry: one dict for all (daphne makes one per connection).
+ASGI_VERSION = {"version": "3.0"}
+
+
+class ApplicationQueue:
+    """What daphne uses of an asyncio.Queue as an application's input (put_nowait, and get as its
+    `receive`), without the three deques and the lock an asyncio.Queue holds for its whole life:
+    a deque only while messages wait, a future only while the application waits."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque | None = None
+        self._waiter: asyncio.Future | None = None
+
+    def put_nowait(self, item) -> None:
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
+    async def get(self):
+        while not self._items:
+            waiter = self._waiter
+            if waiter is None or waiter.done():
+                waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter and waiter.done():
+                    self._waiter = None
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None
+        return item
+
+
+class LeanWebSocketProtocol(WebSocketProtocol):
+    """daphne's WebSocket protocol, holding less while open, with `write_frame`."""
+
+    # The handshake's text and parsed headers, kept by autobahn and never read once the socket is open.
+    HANDSHAKE_LEFTOVERS = ("http_request_data", "http_response_data", "http_headers", "http_status_line")
+
+    def onOpen(self):
+        super().onOpen()
+        for name in self.HANDSHAKE_LEFTOVERS:
+            self.__dict__.pop(name, None)
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write `frame`, the bytes of one complete unmasked WebSocket frame (delivery.text_frame), in
+        order with everything autobahn sent before it. False, with nothing written, when autobahn
+        must send it itself: the socket is not open (connecting, closing, closed), it compresses
+        (permessage-deflate), fragments, is in the middle of a fragmented message, or has frames of
+        its own queued or being traced."""
+        if (
+            self.state != self.STATE_OPEN
+            or self._perMessageCompress is not None
+            or self.send_state != self.SEND_STATE_GROUND
+            or self.send_queue
+            or self.autoFragmentSize
+            or self.trackedTimings
+            or self.logOctets
+            or self.logFrames
+            or 0 < self.maxMessagePayloadSize < len(frame) - 2
+        ):
+            return False
+        transport = self.transport
+        if type(transport) is tcp.Server:  # (TLS and other transports buffer as they see fit)
+            if not transport.connected or transport.disconnecting or transport._writeDisconnected:
+                return False
+            # Nothing buffered before it: to the socket now, what it takes, the rest to Twisted's buffer.
+            if not transport._tempDataLen and transport.offset == len(transport.dataBuffer):
+                sent = transport.writeSomeData(frame)
+                if not isinstance(sent, int) or sent <= 0:
+                    sent = 0  # would block, or the connection is lost: Twisted finds out as it writes
+                if sent == len(frame):
+                    return True
+                frame = frame[sent:]
+        transport.write(frame)
+        return True
+
+
+class LeanWebSocketFactory(WebSocketFactory):
+    """Builds protocols of a class that carries this factory's options: autobahn copies each option
+    onto every protocol it makes (some fifty attributes) unless the protocol has it already."""
+
+    protocol = LeanWebSocketProtocol
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._options_on_class()
+
+    def setProtocolOptions(self, *args, **kwargs) -> None:
+        super().setProtocolOptions(*args, **kwargs)
+        self._options_on_class()
+
+    def _options_on_class(self) -> None:
+        # (staticmethod: an option that is a function, perMessageCompressionAccept, is not a method)
+        options = {}
+        for name in LeanWebSocketProtocol.CONFIG_ATTRS:
+            value = getattr(self, name)
+            options[name] = staticmethod(value) if callable(value) else value
+        self.protocol = type("ConfiguredWebSocketProtocol", (LeanWebSocketProtocol,), options)
+
+
+def with_backlog(endpoint: str) -> str:
+    """A TCP or Unix endpoint description with LISTEN_BACKLOG, unless it names a backlog itself."""
+    if endpoint.split(":", 1)[0] in {"tcp", "tcp6", "unix"} and ":backlog=" not in endpoint:
+        return f"{endpoint}:backlog={LISTEN_BACKLOG}"
+    return endpoint
+
+
 class CommandLineInterface(cli.CommandLineInterface):
     """daphne's command line, serving our application with our Server and no banner by default."""
 
@@ -198,6 +383,10 @@ class CommandLineInterface(cli.CommandLineInterface):
         super().__init__()
         self.parser.prog = "python -m hobbies.server"
         self.parser.set_defaults(server_name="")  # no "Server: daphne" header; -s NAME sets one
+        # daphne's 5 s for a WebSocket's handshake and accept: in a reconnect storm (every socket of a
+        # restarted worker at once) the sign-ins queue for the database thread longer than that, and
+        # handshakes given up on come back as retries. --websocket_connect_timeout still sets it.
+        self.parser.set_defaults(websocket_connect_timeout=WEBSOCKET_CONNECT_TIMEOUT)
 
     def run(self, args: list[str]) -> None:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hobbies.settings")

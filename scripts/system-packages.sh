@@ -10,6 +10,8 @@ have redis-server || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 have node || missing+=(nodejs)
 have npm || missing+=(npm)
+# Colour emoji for headless Chromium (reaction picker and counts); without it they draw as boxes.
+[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing system packages: ${missing[*]}"

@@ -51,6 +51,8 @@ class OutgoingMessage:
     # Our sub-channel (SubChannel pk) the message goes to in an elastic channel.
     subchannel_id: int | None = None
     attachment_ids: list[int] = field(default_factory=list)
+    # The message this one replies to (issue 17), if any.
+    reply_to: Message | None = None
 
 
 @dataclass(frozen=True)
@@ -136,3 +138,17 @@ class MessagingBackend(abc.ABC):
     @abc.abstractmethod
     def delete_message(self, message: Message) -> None:
         """Administrators only: always an administrative call."""
+
+    # Reactions (issue 17)
+
+    @abc.abstractmethod
+    def add_reaction(self, message: Message, emoji: str, *, actor) -> None:
+        """`actor` adds their `emoji` to the message (one they had not added yet)."""
+
+    @abc.abstractmethod
+    def remove_reaction(self, message: Message, emoji: str, *, actor) -> None:
+        """`actor` takes back their own `emoji` (one that is there)."""
+
+    @abc.abstractmethod
+    def clear_reactions(self, message: Message) -> None:
+        """A moderator's clearing of every reaction: always an administrative call."""

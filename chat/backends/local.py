@@ -60,3 +60,12 @@ class LocalBackend(MessagingBackend):
 
     def delete_message(self, message) -> None:
         return None
+
+    def add_reaction(self, message, emoji, *, actor) -> None:
+        return None
+
+    def remove_reaction(self, message, emoji, *, actor) -> None:
+        return None
+
+    def clear_reactions(self, message) -> None:
+        return None

@@ -24,8 +24,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from chat import events
 from chat.exceptions import ChatError
-from chat.realtime import heads, presence, reactions, replay, sessions
-from chat.realtime.delivery import RESYNC_REASON, Deliveries
+from chat.realtime import heads, presence, reactions, replay, sessions, socket_db
+from chat.realtime.delivery import RESYNC_REASON, WRITE_FRAME, Deliveries
 from chat.realtime.following import Following
 from chat.realtime.frames import FrameError, error_code, field, own_stream, parse_frame, positive_id, stream_field
 from chat.realtime.hub import current_hub
@@ -33,7 +33,7 @@ from chat.realtime.turns import DeliveryQueue
 from chat.services import messages as message_service
 from chat.services import presence as presence_store
 from chat.services import read_markers, reads
-from chat.services.payloads import message_payload
+from chat.services.send_batch import SendRequest
 from chat.streams import StreamKey, user_group
 from hobbies import metrics
 
@@ -57,7 +57,6 @@ class ChatConsumer(Deliveries, AsyncJsonWebsocketConsumer):
         self.queue = DeliveryQueue(self._handle_delivery, self._must_wait)
         self.ended = False  # closed or closing: no frame is answered, nothing is delivered
         self.forgotten = False
-        self.session_check: asyncio.Task | None = None
         self.idle = False  # the tab says nobody has used it for a while (`presence.idle`)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -73,23 +72,36 @@ class ChatConsumer(Deliveries, AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_NOT_SIGNED_IN)
             return
-        self.streams = Following(current_hub(), self)
+        hub = current_hub()
+        self.streams = Following(hub, self)
         metrics.connection_opened()  # closed in _forget, which runs once whenever `streams` is set
         self.following = self.streams.seqs  # stream key -> last seq sent to this tab
+        self.write_frame = self.scope.get(WRITE_FRAME)
         self.typing_sent: dict[str, float] = {}
         self.last_heartbeat = time.monotonic()
         await self.accept()
         await self.streams.join(user_group(self.user.pk))
-        # Join the groups before reading the seqs, so nothing published in between is lost.
-        keys = await database_sync_to_async(reads.member_stream_keys)(self.user)
+        # Read with the session by the sign-in (sessions.py), or here. Joining a group after its
+        # seqs were read, a publication between the two is missed: the hub's seq of a group it was
+        # in already tells (repaired in this socket's next turn); a group it joins now is read again.
+        keys, seqs = self.scope.get(sessions.STREAMS) or (None, None)
+        if keys is None:
+            keys = await database_sync_to_async(reads.member_stream_keys)(self.user)
+        new = [key for key in keys if StreamKey.parse(key).group not in hub.groups]
         await self.streams.follow(keys, member=True)
-        self.following.update(await database_sync_to_async(reads.last_seqs)(keys))
+        if seqs is None or new:
+            seqs = {**(seqs or {}), **await database_sync_to_async(reads.last_seqs)(keys if seqs is None else new)}
+        self.following.update(seqs)
+        missed = {key: hub.handed[key] for key in keys if hub.handed.get(key, 0) > seqs[key]}
+        hub.note_handed(seqs)
         await presence.presence_connected(self.user, self.connection_id, self.streams.member)
         heads.watch(self.streams.hub)
-        self.session_check = asyncio.get_running_loop().create_task(sessions.check_periodically(self))
+        sessions.watch(self)
         await self.send_json(
             {"type": "hello", "user": {"id": self.user.pk, "username": self.user.username}, "streams": self.following}
         )
+        if missed:
+            await self.queue.deliver({"type": "stream.heads", "heads": missed, "recovered": False})
 
     async def disconnect(self, code: int) -> None:
         await self._forget()
@@ -114,8 +126,7 @@ class ChatConsumer(Deliveries, AsyncJsonWebsocketConsumer):
         self.forgotten = self.ended = True
         metrics.connection_closed()
         self.queue.clear()
-        if self.session_check is not None and self.session_check is not asyncio.current_task():
-            self.session_check.cancel()
+        sessions.unwatch(self)
         try:
             await self.streams.leave_all()
             await presence.presence_disconnected(self.user, self.connection_id, self.streams.member)
@@ -192,17 +203,13 @@ class ChatConsumer(Deliveries, AsyncJsonWebsocketConsumer):
         attachment_ids = field(frame, "attachments", list, required=False)
         stream = stream_field(frame)
         reply_to = field(frame, "reply_to", int, required=False)
-        result = await database_sync_to_async(message_service.send_message)(
-            actor=self.user,
-            channel_id=channel_id,
-            content=content,
-            client_msg_id=client_msg_id,
-            metadata=metadata,
-            stream=stream,
-            attachment_ids=attachment_ids,
-            reply_to=reply_to,
-        )
-        message = await database_sync_to_async(message_payload)(result.message)
+        # Stored with the sends of the process's other sockets in one transaction (socket_db.py),
+        # answered once that has committed, with the message as the event carries it.
+        request = SendRequest(self.user, channel_id, content, client_msg_id, metadata, stream, attachment_ids, reply_to)
+        outcome = await socket_db.send_batcher().send(request)
+        if outcome.error is not None:
+            raise outcome.error
+        message = outcome.result.payload
         await self.send_json(
             {
                 "type": "ack",

@@ -6,9 +6,19 @@ skips ahead (two commits published out of order, a group join racing a publish, 
 layer dropped) or the heads say it is behind (a publication lost while Redis was down), it first
 sends the missing events from the database. turns.py decides whether a delivery is written at
 once or waits its turn behind the frame being answered.
+
+The fast path (`deliver_now`, most deliveries): a stream event that is next in line on a socket
+with nothing else under way is written by the hub's own call, without a coroutine, a lock or a
+task, as the bytes of one WebSocket frame encoded once per message for every recipient
+(`text_frame`) and written straight to the socket by the server (hobbies/server.py write_frame,
+found in the scope). Anything else, and every server without that function (the
+tests' communicator), goes the ordinary way through Channels and autobahn.
 """
 
 from __future__ import annotations
+
+import struct
+from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -20,11 +30,60 @@ from chat.streams import StreamKey
 from hobbies import metrics
 
 RESYNC_REASON = "Too much was missed; reload."
+# The scope key of the server's function that writes a prepared frame (hobbies/server.py WRITE_FRAME;
+# this package does not import the server, which installs Twisted's reactor).
+WRITE_FRAME = "hobbies.write_frame"
+
+
+def text_frame(text: str) -> bytes:
+    """One complete, unmasked, uncompressed WebSocket text frame carrying `text` (RFC 6455 5.2), as
+    a server sends it: the same bytes for every recipient."""
+    payload = text.encode()
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x81, length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, length)
+    return header + payload
+
+
+def wire_frame(message: dict[str, Any]) -> bytes:
+    """The frame of a group message's text, encoded by the first socket that writes it."""
+    frame = message.get("wire")
+    if frame is None:
+        frame = message["wire"] = text_frame(message["text"])
+    return frame
 
 
 class Deliveries:
     """Mixed into ChatConsumer: the handlers of `stream.event`, `stream.live`, `user.event` and
     `stream.heads`, each run in the socket's turn."""
+
+    write_frame = None  # the server's WRITE_FRAME, set on connect when it has one
+
+    def deliver_now(self, message: dict) -> bool:
+        """The hub's fast path: write a stream event now if it is next in line and nothing else is
+        under way here. False when it must go through `deliver` (and nothing was done)."""
+        if self.ended or message["type"] != "stream.event":
+            return False
+        queue = self.queue
+        if queue.inbox or queue.turn.locked():
+            return False
+        key, seq = message["stream"], message["seq"]
+        last = self.following.get(key)
+        if last is None or seq <= last:
+            return True  # not followed here, or already sent
+        if seq != last + 1 or self.write_frame is None or not self.write_frame(wire_frame(message)):
+            return False
+        self.following[key] = seq
+        metrics.delivered(message.get("at"), message.get("channel"))
+        return True
+
+    async def _write_text(self, message: dict) -> None:
+        if self.write_frame is None or not self.write_frame(wire_frame(message)):
+            await self.send(text_data=message["text"])
 
     async def deliver(self, message: dict) -> None:
         """A group message from the hub: written now, or queued for its turn (turns.py)."""
@@ -55,7 +114,7 @@ class Deliveries:
             return  # not followed here, or already sent (replay or gap repair got there first)
         if seq > last + 1:
             await self._catch_up(key, last, seq)
-        await self.send(text_data=event["text"])
+        await self._write_text(event)
         self.following[key] = seq
         metrics.delivered(event.get("at"), event.get("channel"))  # commit -> this write (hobbies/metrics/latency.py)
 
@@ -83,13 +142,13 @@ class Deliveries:
         if event["kind"] == "channel.deleted":
             for key in self.streams.in_channel(event["channel"]):
                 await self.streams.unfollow(key)
-            await self.send(text_data=event["text"])
+            await self._write_text(event)
             return
         if event["stream"] not in self.following:
             return
         if event["kind"] == "typing" and event["user_id"] == self.user.pk:
             return
-        await self.send(text_data=event["text"])
+        await self._write_text(event)
 
     async def user_event(self, event: dict) -> None:
         frame = event["frame"]

@@ -7,6 +7,14 @@ in that stream since. So each process reads the latest seq of every stream its h
 query) and hands them to all its sockets as a `stream.heads` delivery; each socket first sends
 from the database what it missed, then a `heads` frame, with which a client can check what it
 has and `sync` what it lacks (static/js/messaging.js does).
+
+Most of the time a head read from the database is simply still on its way: committed, published,
+not yet handed out by the hub (a busy room is always a few messages behind its commits). Sockets
+told such a head would each read the database for what arrives live a moment later: at 1000
+members that was a thousand replays every WS_HEADS_SECONDS, enough to push an already busy process
+seconds behind (docs/performance.md). So the heads wait up to ARRIVAL_GRACE_SECONDS for the hub to
+have handed out every head it read, and the hub hands out one thing at a time: a socket then
+finds itself behind only when a publication was really lost.
 """
 
 from __future__ import annotations
@@ -24,6 +32,10 @@ from chat.services import reads
 from chat.streams import stream_of_group
 
 log = logging.getLogger(__name__)
+
+# How long heads wait for what the database has to arrive live, and how often they look.
+ARRIVAL_GRACE_SECONDS = 2.0
+ARRIVAL_POLL_SECONDS = 0.05
 
 
 class Heads:
@@ -59,7 +71,20 @@ class Heads:
         commits later arrives live), and hand them to every socket of this process."""
         keys = [key for group in list(self.hub.groups) if (key := stream_of_group(group)) is not None]
         heads = await database_sync_to_async(reads.last_seqs)(keys) if keys else {}
+        if not recovered:  # (after an outage, what was lost will not arrive)
+            await self.arrived(heads)
         await self.hub.broadcast({"type": "stream.heads", "heads": heads, "recovered": recovered})
+
+    async def arrived(self, heads: dict[str, int]) -> bool:
+        """Wait until the hub has handed out every one of `heads`, at most ARRIVAL_GRACE_SECONDS."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ARRIVAL_GRACE_SECONDS
+        handed = self.hub.handed
+        while any(head > handed.get(key, 0) for key, head in heads.items()):
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(ARRIVAL_POLL_SECONDS)
+        return True
 
 
 _heads: weakref.WeakKeyDictionary[Hub, Heads] = weakref.WeakKeyDictionary()

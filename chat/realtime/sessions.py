@@ -6,7 +6,13 @@ deactivated in bulk) publish `session.ended` to the person's user group after co
 session (as a digest) or all of them; each socket concerned closes with 4401 (the consumer's
 `session_ended`). As a safety net each socket also re-reads its session every
 WS_SESSION_CHECK_SECONDS: a bulk update sends no signal, and a sign-out while Redis was down
-reached no other worker.
+reached no other worker. One watch per process does that for all its sockets (`SessionWatch`), a
+batch of sessions per database call, instead of a task per socket.
+
+Signing a socket in (`SocketSignInMiddleware`, in place of Channels' AuthMiddleware) reads the
+session, the person, when an OIDC session expires and the person's streams with their latest seqs
+in one database call, which the OIDC expiry check (hobbies/accounts/ws.py) and the consumer's
+connect then use instead of three calls of their own.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ import asyncio
 import hashlib
 import logging
 import random
+import weakref
+from collections.abc import Callable
 from importlib import import_module
 
+from channels.auth import get_user as channels_get_user
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model, load_backend
@@ -26,7 +35,16 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.crypto import constant_time_compare
 
 from chat import events
+from chat.realtime.delivery import WRITE_FRAME
+from chat.services import reads
 from hobbies.accounts.lifecycle import access_revoked
+from hobbies.accounts.oidc import session_expiry
+from hobbies.accounts.ws import SESSION_EXPIRY
+
+# The scope key of what the sign-in read for the consumer: (stream keys, {key: last seq}).
+STREAMS = "hobbies.streams"
+# Sessions read per database call by the watch.
+CHECK_BATCH = 500
 
 log = logging.getLogger(__name__)
 
@@ -107,19 +125,115 @@ def still_signed_in(session_key: str | None, user_id: int) -> bool:
     return bool(stored_hash) and constant_time_compare(stored_hash, user.get_session_auth_hash())
 
 
-async def check_periodically(consumer) -> None:
-    """Run beside a socket: end it when its session no longer signs its person in."""
-    session = consumer.scope.get("session")
-    session_key = getattr(session, "session_key", None)
-    while True:
-        # Spread out, so sockets opened together do not all read their session at once.
-        await asyncio.sleep(settings.WS_SESSION_CHECK_SECONDS * random.uniform(0.8, 1.2))  # noqa: S311
+def signed_in_among(sockets: list[tuple[str | None, int]]) -> list[bool]:
+    """`still_signed_in` for many (session key, user id) pairs, in one database call."""
+    return [still_signed_in.func(session_key, user_id) for session_key, user_id in sockets]
+
+
+class SessionWatch:
+    """Every socket of this process, its session read again about every WS_SESSION_CHECK_SECONDS:
+    one task for the process, each round spread over the period in batches."""
+
+    def __init__(self) -> None:
+        self.sockets: dict = {}  # the consumers watched, until they end (a dict: lighter than a WeakSet)
+        self.task: asyncio.Task | None = None
+
+    def add(self, consumer) -> None:
+        self.sockets[consumer] = None
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def discard(self, consumer) -> None:
+        self.sockets.pop(consumer, None)
+
+    async def _run(self) -> None:
+        while self.sockets:
+            # Spread out, so sockets opened together do not all read their session at once.
+            await asyncio.sleep(settings.WS_SESSION_CHECK_SECONDS * random.uniform(0.8, 1.2))  # noqa: S311
+            try:
+                await self.check(list(self.sockets))
+            except Exception:
+                log.exception("event=session_check_failed")
+
+    async def check(self, consumers: list) -> None:
+        for start in range(0, len(consumers), CHECK_BATCH):
+            batch = [consumer for consumer in consumers[start : start + CHECK_BATCH] if not consumer.ended]
+            pairs = [(session_key_of(consumer), consumer.user.pk) for consumer in batch]
+            for consumer, signed_in in zip(batch, await database_sync_to_async(signed_in_among)(pairs), strict=True):
+                if not signed_in and not consumer.ended:
+                    log.info("event=socket_session_ended user=%s by=check", consumer.user.pk)
+                    await consumer.end(CLOSE_SIGNED_OUT)
+
+
+def session_key_of(consumer) -> str | None:
+    return getattr(consumer.scope.get("session"), "session_key", None)
+
+
+_watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SessionWatch] = weakref.WeakKeyDictionary()
+
+
+def watch(consumer) -> None:
+    """Check the session of `consumer` now and then (until it ends: `unwatch`)."""
+    loop = asyncio.get_running_loop()
+    session_watch = _watches.get(loop)
+    if session_watch is None:
+        session_watch = _watches[loop] = SessionWatch()
+    session_watch.add(consumer)
+
+
+def unwatch(consumer) -> None:
+    session_watch = _watches.get(asyncio.get_running_loop())
+    if session_watch is not None:
+        session_watch.discard(consumer)
+
+
+# Signing a socket in: one database call
+
+
+def sign_in(scope, gone: Callable[[], bool] | None = None) -> tuple | None:
+    """The person of the scope's session (AnonymousUser if none), the session's OIDC expiry, and
+    the person's streams with their latest seqs: what the socket's connect needs from the database.
+    None, reading nothing, when the connection is `gone` by the time the database thread gets to
+    it (daphne gave up on its handshake, or the client did): in a reconnect storm the thread must
+    not be spent on sockets that are gone, or every handshake ends up waiting past its timeout."""
+    if gone is not None and gone():
+        return None
+    user = channels_get_user.func(scope)
+    session = scope["session"]
+    expiry = session_expiry(session) if user.is_authenticated else None
+    # A socket needs no more of its session than the key: its checks read the stored session again.
+    vars(getattr(session, "_wrapped", session)).pop("_session_cache", None)
+    if not user.is_authenticated:
+        return user, expiry, None
+    keys = reads.member_stream_keys(user)
+    return user, expiry, (keys, reads.last_seqs(keys))
+
+
+class SocketSignInMiddleware:
+    """Channels' AuthMiddleware for the sockets, reading in the same database call what the OIDC
+    check and the consumer need next (scope: `user`, SESSION_EXPIRY, STREAMS). Inside
+    SessionMiddleware; a scope that already has a user (tests) passes through."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket" or "user" in scope:
+            return await self.inner(scope, receive, send)
+        abandoned = False
+        protocol = getattr(scope.get(WRITE_FRAME), "__self__", None)  # the server's, when it has one
+
+        def gone() -> bool:
+            return abandoned or (protocol is not None and protocol.state == protocol.STATE_CLOSED)
+
         try:
-            signed_in = await still_signed_in(session_key, consumer.user.pk)
-        except Exception:
-            log.exception("event=session_check_failed user=%s", consumer.user.pk)
-            continue
-        if not signed_in:
-            log.info("event=socket_session_ended user=%s by=check", consumer.user.pk)
-            await consumer.end(CLOSE_SIGNED_OUT)
-            return
+            signed_in = await database_sync_to_async(sign_in)(scope, gone)
+        except asyncio.CancelledError:
+            abandoned = True  # (the call may still be queued for the database thread)
+            raise
+        if signed_in is None:
+            return None
+        user, expiry, streams = signed_in
+        # Channels' SessionMiddleware above made this scope for this connection alone: no copy.
+        scope.update({"user": user, SESSION_EXPIRY: expiry, STREAMS: streams})
+        return await self.inner(scope, receive, send)

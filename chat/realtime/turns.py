@@ -25,11 +25,14 @@ class DeliveryQueue:
         self.handle = handle  # writes one delivery to the socket
         self.must_wait = must_wait  # whether a delivery needs the database or the layer
         self.turn = asyncio.Lock()
-        self.inbox: deque[dict] = deque()
+        # A deque only while deliveries wait (an idle socket's empty deque was 0.6 KiB of its memory).
+        self.inbox: deque[dict] | tuple = ()
         self.drainer: asyncio.Task | None = None
 
     async def deliver(self, message: dict) -> None:
         if self.turn.locked() or self.inbox or self.must_wait(message):
+            if not self.inbox:
+                self.inbox = deque()
             self.inbox.append(message)
             if len(self.inbox) > INBOX_LIMIT:
                 self._drop_oldest_stream_message()
@@ -40,7 +43,7 @@ class DeliveryQueue:
             await self.handle(message)
 
     def clear(self) -> None:
-        self.inbox.clear()
+        self.inbox = ()
 
     def _drop_oldest_stream_message(self) -> None:
         # A person's own notices (streams changed, unread counts) are never dropped.
@@ -57,3 +60,4 @@ class DeliveryQueue:
                     await self.handle(message)
                 except Exception:
                     log.exception("event=delivery_failed type=%s", message["type"])
+            self.inbox = ()

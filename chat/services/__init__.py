@@ -28,15 +28,18 @@ is no import circle (``make test`` checks it with lint-imports and scripts/impor
     history        pages of a stream, where a reader's unread start, one readable message  -> access, attachments
     search_index   the full-text index kept in step (SQLite FTS5; PostgreSQL's generated column)
     replies        what a send may reply to, telling its author, scrubbing quotes  (policy, events)
+    send_batch     group commit: a batch's lookups once, one statement  -> access, activity, attachments,
+                   per table for its writes (else a savepoint per send)    payloads, replies, search_index
     messages       send, edit, redact, delete, slow mode               -> access, activity, attachments, memberships,
-                                                                          payloads, ratelimit, read_markers, replies
+                                                                          payloads, ratelimit, replies, send_batch
     reactions      emoji reactions: add, remove, moderators clear      -> access, payloads
     search         full-text search over what a person may read now   -> reads, search_index
     reports        report a message; dismiss, redact, ban, deactivate  -> access, memberships, messages, ratelimit
     dashboards     the administrators' and moderators' figures        -> access, activity, presence, trends
     mirror_channels  Chime's membership, channel and sub-channel events  -> attachments, elastic, memberships
+    mirror_reactions  Chime's reaction messages (issue 17)               -> mirror_channels, reactions
     mirror           Chime's message events, the relay's entry points    -> attachments, elastic, mirror_channels,
-                                                                            payloads
+                                                                            mirror_reactions, payloads, replies
     chime_sync       reconcile channels from Chime, provision it         -> mirror, mirror_channels
 
 Services reach the messaging backend (chat/backends/, MESSAGING_BACKEND) after policy has passed

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -21,10 +21,11 @@ from chat.backends.base import OutgoingMessage
 from chat.exceptions import ChannelNotFound, ChatError, InvalidRequest, NotAllowed
 from chat.models import Channel, Membership, Message, MessageRevision, ModeratorSeat, Role, StreamEvent
 from chat.rendering import render_message
-from chat.services import activity, attachments, ratelimit, read_markers, replies, search_index
+from chat.services import activity, attachments, ratelimit, replies, search_index
 from chat.services.access import backend_actor, get_channel_access
 from chat.services.memberships import BANNED_MESSAGE, join_channel
 from chat.services.payloads import message_payload
+from chat.services.send_batch import Draft, SendOutcome, SendRequest, SendResult, earlier_sends, refused, store_batch
 from chat.services.text import utf8
 from chat.streams import StreamKey
 
@@ -79,12 +80,6 @@ class Banned(NotAllowed):
     default_message = BANNED_MESSAGE
 
 
-@dataclass(frozen=True)
-class SendResult:
-    message: Message
-    created: bool
-
-
 def check_content(content: object, *, with_files: bool = False) -> str:
     if not isinstance(content, str):
         raise MessageRefused("content must be text.")
@@ -107,7 +102,6 @@ def check_metadata(metadata: object) -> dict:
     return metadata
 
 
-@activity.counts_refusals("send")
 def send_message(
     *,
     actor,
@@ -124,66 +118,89 @@ def send_message(
     `attachment_ids` are the sender's finished uploads (chat/services/attachments.py): listed in the
     metadata and attached in the same transaction, so a failed send attaches nothing.
     """
-    content = check_content(content, with_files=bool(attachment_ids))
-    # The 1024-byte limit is on what the client wrote; the server adds the attachment list.
-    metadata = check_metadata(metadata)
-    if earlier := _sent_before(actor, client_msg_id):
-        return SendResult(earlier, created=False)
-    # Per person, whichever tab, worker or page the send comes from; a retry above costs nothing.
-    if wait := ratelimit.send_rate().take(actor.pk):
-        raise RateLimited(retry_after=wait)
-    try:
-        with transaction.atomic():
-            message = _store_new_message(
-                actor, channel_id, content, client_msg_id, metadata, stream, attachment_ids, reply_to=reply_to
-            )
-    except IntegrityError:
-        # The same send arrived twice at once (two tabs, a retry racing the original).
-        if earlier := _sent_before(actor, client_msg_id):
-            return SendResult(earlier, created=False)
-        raise
-    return SendResult(message, created=True)
+    request = SendRequest(actor, channel_id, content, client_msg_id, metadata, stream, attachment_ids, reply_to)
+    outcome = send_messages([request])[0]
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.result
 
 
-def _sent_before(actor, client_msg_id: uuid.UUID) -> Message | None:
-    return Message.objects.with_author().filter(author=actor, client_msg_id=client_msg_id).first()
+def send_messages(requests: list[SendRequest]) -> list[SendOutcome]:
+    """Store several sends in one transaction (group commit, chat/services/send_batch.py): one
+    outcome per request, in order. Each send is checked on its own, then the batch is written with
+    one statement per kind of row (one savepoint per send should one fail): one refused or failing
+    send gets its error and the others are stored; all commit together, and each is published after
+    that commit. Refusals are counted (activity) like those of one send."""
+    outcomes = [SendOutcome() for _ in requests]
+    earlier = earlier_sends(requests)
+    first_of: dict[tuple, int] = {}  # the same send twice in one batch (a retry racing the original)
+    pending: list[tuple[int, SendRequest]] = []
+    for index, request in enumerate(requests):
+        try:
+            content = check_content(request.content, with_files=bool(request.attachment_ids))
+            # The 1024-byte limit is on what the client wrote; the server adds the attachment list.
+            metadata = check_metadata(request.metadata)
+            if (found := earlier.get(request.identity)) is not None:
+                outcomes[index].result = SendResult(found, created=False, payload=message_payload(found))
+                continue
+            if request.identity in first_of:
+                continue  # answered below, as its original
+            # Per person, whichever tab, worker or page the send comes from; a retry above costs nothing.
+            if wait := ratelimit.send_rate().take(request.actor.pk):
+                raise RateLimited(retry_after=wait)
+        except Exception as error:
+            refused(outcomes[index], request, error)
+            continue
+        first_of[request.identity] = index
+        pending.append((index, replace(request, content=content, metadata=metadata)))
+    if pending:
+        with events.publishing_together():  # after the commit, every message in one hop to the loop
+            store_batch(pending, outcomes, _draft)
+    for index, request in enumerate(requests):
+        first = first_of.get(request.identity)
+        if first is not None and first != index and outcomes[index].result is None and outcomes[index].error is None:
+            done = outcomes[first]
+            outcomes[index].error = done.error
+            if done.result is not None:
+                outcomes[index].result = replace(done.result, created=False)
+    return outcomes
 
 
-def _store_new_message(
-    actor, channel_id, content, client_msg_id, metadata, requested_stream, attachment_ids, *, reply_to=None
-) -> Message:
-    access = get_channel_access(actor, channel_id)
+def _draft(request: SendRequest, access: policy.ChannelAccess, sent=None) -> Draft:
+    """One send of a batch checked, its row built but not written (send_batch.write_drafts does);
+    `sent`: the backend's answer when the batch is stored again."""
+    actor, content, client_msg_id, metadata = request.actor, request.content, request.client_msg_id, request.metadata
     channel = access.channel
     if access.is_banned:
         raise Banned()
     if not policy.can_send(access):
         raise NotAllowed("You cannot send messages in this channel.")
     membership = access.membership or join_channel(actor=actor, channel=channel)
-    key = _sending_stream(channel, membership, requested_stream)
+    key = _sending_stream(channel, membership, request.stream)
     _check_slow_mode(access, channel)
-    original = replies.reply_target(access, reply_to, key)
-    files = attachments.attachments_for_message(actor=actor, channel=channel, ids=attachment_ids or [])
+    original = replies.reply_target(access, request.reply_to, key)
+    files = attachments.attachments_for_message(actor=actor, channel=channel, ids=request.attachment_ids or [])
     if files:
         metadata = {**metadata, "attachments": files}
     # Policy has passed and nothing is written yet: the messaging service takes it first (its
     # MessageId is stored on the row); before the stream's seq is taken, so sends do not queue on it.
-    sent = get_backend().send_message(
-        OutgoingMessage(
-            channel=channel,
-            sender=actor,
-            content=content,
-            client_msg_id=client_msg_id,
-            subchannel_id=key.subchannel_id,
-            attachment_ids=[item["id"] for item in files],
+    if sent is None:
+        sent = get_backend().send_message(
+            OutgoingMessage(
+                channel=channel,
+                sender=actor,
+                content=content,
+                client_msg_id=client_msg_id,
+                subchannel_id=key.subchannel_id,
+                attachment_ids=[item["id"] for item in files],
+                reply_to=original,
+            )
         )
-    )
     rendered = render_message(content, members_among=lambda names: _member_names(channel, names))
-    seq = events.next_seq(key)
-    message = Message.objects.create(
+    message = Message(
         channel=channel,
         subchannel_id=key.subchannel_id,
         stream_id=str(key),
-        seq=seq,
         author=actor,
         content=content,
         html=rendered.html,
@@ -192,14 +209,7 @@ def _store_new_message(
         chime_message_id=sent.ref,
         reply_to=original,
     )
-    message.author = actor
-    activity.message_stored(message)  # the dashboards' rollup; counted and logged after commit
-    attachments.attach(actor=actor, message=message, ids=[item["id"] for item in files])
-    events.store(key, seq, "message.created", {"channel": channel.pk, "message": message_payload(message)}, message)
-    read_markers.advance_marker(actor, key, seq)
-    replies.notify_author(message, original)
-    search_index.index_message(message.pk, content)
-    return message
+    return Draft(key, message, original, files, sent)
 
 
 def _sending_stream(channel: Channel, membership: Membership, requested: StreamKey | None) -> StreamKey:

@@ -10,6 +10,8 @@ delivers at least once and orders only within a shard: a duplicate is a no-op, o
 come back as no-ops (the services stored them, with Chime's MessageId, when they made them), and a
 message event that arrives before its message is parked (ChimeParkedEvent) until it arrives; a
 deletion stays parked as a tombstone so a late copy of the message is not brought back.
+A reply names its original's MessageId in its metadata (`reply_to`); an original not here is a
+deleted one. Reactions travel as messages of their own, applied by chat/services/mirror_reactions.py.
 Channel, membership and sub-channel events are in chat/services/mirror_channels.py.
 """
 
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from chat import events
 from chat.attachments.errors import AttachmentError
+from chat.backends.chime.reactions import REACTION_SEEN
 from chat.backends.chime.records import ChimeEvent, ChimeMessage, ShardPosition, parse_record
 from chat.models import (
     ChimeParkedEvent,
@@ -36,7 +39,7 @@ from chat.models import (
     SubChannel,
 )
 from chat.rendering import render_message
-from chat.services import attachments, elastic, search_index
+from chat.services import attachments, elastic, mirror_reactions, replies, search_index
 from chat.services.mirror_channels import APPLIED, DUPLICATE, HANDLERS, IGNORED, chime_channel, chime_user
 from chat.services.payloads import message_payload
 from chat.streams import StreamKey
@@ -47,6 +50,9 @@ PARKED = "parked"
 DELETE = "DELETE_CHANNEL_MESSAGE"
 # Chime sends this for a message that is only attachments (it wants at least one character).
 EMPTY_CONTENT = " "
+# Message.reply_to_id of a reply whose original never reached us: no message has this id, so the
+# reply shows "(original deleted)", like a reply to a hard-deleted message (chat/services/payloads.py).
+MISSING_ORIGINAL = 0
 
 
 # --- The relay's entry points ---
@@ -71,11 +77,14 @@ def apply_event(event: ChimeEvent) -> str:
 
 
 def save_checkpoint(position: ShardPosition, *, finished: bool = False) -> None:
-    ChimeShardCheckpoint.objects.update_or_create(
-        stream_arn=position.stream_arn,
-        shard_id=position.shard_id,
-        defaults={"sequence_number": position.sequence_number, "finished": finished},
-    )
+    _checkpoint(position.stream_arn, position.shard_id, sequence_number=position.sequence_number, finished=finished)
+
+
+def _checkpoint(stream_arn: str, shard_id: str, **values) -> None:
+    """One UPDATE; update_or_create (4 statements) only when there is no row yet: a shard's first record."""
+    rows = ChimeShardCheckpoint.objects.filter(stream_arn=stream_arn, shard_id=shard_id)
+    if not rows.update(**values, updated_at=timezone.now()):
+        ChimeShardCheckpoint.objects.update_or_create(stream_arn=stream_arn, shard_id=shard_id, defaults=values)
 
 
 def skip_record(position: ShardPosition) -> None:
@@ -86,7 +95,7 @@ def skip_record(position: ShardPosition) -> None:
 
 def finish_shard(stream_arn: str, shard_id: str) -> None:
     """A shard closed by a reshard has been read to its end: its children may be read."""
-    ChimeShardCheckpoint.objects.update_or_create(stream_arn=stream_arn, shard_id=shard_id, defaults={"finished": True})
+    _checkpoint(stream_arn, shard_id, finished=True)
 
 
 def checkpoints(stream_arn: str) -> dict[str, tuple[str, bool]]:
@@ -115,10 +124,17 @@ def mirror_message(incoming: ChimeMessage) -> str:
     """A message Chime holds: stored once (by MessageId), in its latest known version."""
     if incoming.type != "STANDARD" or incoming.persistence != "PERSISTENT":
         return IGNORED  # control messages and unpersisted ones are not history
+    if mirror_reactions.is_reaction(incoming):
+        return mirror_reactions.mirror_reaction(incoming)  # a reaction, never a message
     existing = Message.objects.select_for_update(of=("self",)).filter(chime_message_id=incoming.message_id).first()
     if existing is not None:
+        # Our own send: reactions to it may have arrived before its commit.
+        mirror_reactions.apply_parked(existing)
         return _apply_change(existing, incoming) if incoming.redacted or incoming.changed_at else DUPLICATE
-    if ChimeParkedEvent.objects.filter(message_id=incoming.message_id, event_type=DELETE).exists():
+    # The tombstone and the events that arrived before the message, in one query.
+    parked = ChimeParkedEvent.objects.filter(message_id=incoming.message_id)
+    early = list(parked.exclude(event_type=mirror_reactions.PARKED_REACTION).order_by("event_time", "pk"))
+    if any(row.event_type == DELETE for row in early):
         return DUPLICATE  # deleted already (here, or its deletion arrived first)
     channel = chime_channel(incoming.channel_arn)
     if channel is None:
@@ -129,21 +145,25 @@ def mirror_message(incoming: ChimeMessage) -> str:
             message = _store(channel, author, incoming)
     except IntegrityError:
         # Our own send, committed a moment ago with the same MessageId or client_msg_id.
+        for ours in Message.objects.select_for_update(of=("self",)).filter(chime_message_id=incoming.message_id):
+            mirror_reactions.apply_parked(ours)  # reactions to it read before its commit
         return DUPLICATE
-    for parked in ChimeParkedEvent.objects.filter(message_id=incoming.message_id).order_by("event_time", "pk"):
-        redact = parked.event_type == "REDACT_CHANNEL_MESSAGE"
-        _apply_change(message, ChimeMessage.from_payload(parked.payload), redact=redact)
-        parked.delete()
+    for row in early:
+        redact = row.event_type == "REDACT_CHANNEL_MESSAGE"
+        _apply_change(message, ChimeMessage.from_payload(row.payload), redact=redact)
+        row.delete()
+    mirror_reactions.apply_parked(message)
     return APPLIED
 
 
 def _store(channel, author, incoming: ChimeMessage) -> Message:
     key = _stream_for(channel, incoming.subchannel_id)
     files = _attachments(author, channel, incoming.metadata.get("attachments"))
+    original, original_id = _original(channel, incoming.metadata.get("reply_to"))
     content = "" if files and incoming.content == EMPTY_CONTENT else incoming.content
     rendered = render_message(content, members_among=lambda names: _member_names(channel, names))
     seq = events.next_seq(key)
-    message = Message.objects.create(
+    message = Message(
         channel=channel,
         subchannel_id=key.subchannel_id,
         stream_id=str(key),
@@ -155,18 +175,36 @@ def _store(channel, author, incoming: ChimeMessage) -> Message:
         client_msg_id=_uuid(incoming.client_msg_id) if author is not None else None,
         chime_message_id=incoming.message_id,
         chime_updated_at=incoming.changed_at,
-    )
-    if incoming.created_at is not None:
+        reply_to_id=original_id,
         # History keeps Chime's time of sending (a message rebuilt from Chime may arrive late).
-        Message.objects.filter(pk=message.pk).update(created_at=incoming.created_at)
-        message.created_at = incoming.created_at
+        created_at=incoming.created_at or timezone.now(),
+    )
+    # raw: saved exactly as given (auto_now_add would replace created_at), in one INSERT.
+    message.save_base(raw=True, force_insert=True)
     if files:
         attachments.attach(actor=author, message=message, ids=[item["id"] for item in files])
-    events.store(key, seq, "message.created", {"channel": channel.pk, "message": message_payload(message)}, message)
+    message._prefetched_objects_cache = {"reactions": ()}  # inserted a moment ago: none to ask for
+    body = {"channel": channel.pk, "message": message_payload(message)}
+    del message._prefetched_objects_cache
+    events.store(key, seq, "message.created", body, message)
     search_index.index_message(message.pk, message.content)
+    replies.notify_author(message, original)
     if incoming.redacted:
         _redact(message, incoming)
     return message
+
+
+def _original(channel, chime_id) -> tuple[Message | None, int | None]:
+    """The message a reply names by its Chime MessageId (`reply_to` in its metadata) and the id to
+    store: ours, the id it had if it was deleted here, or MISSING_ORIGINAL if it never reached us."""
+    if not isinstance(chime_id, str) or not chime_id:
+        return None, None
+    original = Message.objects.with_author().filter(chime_message_id=chime_id, channel=channel).first()
+    if original is not None:
+        return original, original.pk
+    tombstone = ChimeParkedEvent.objects.filter(message_id=chime_id, event_type=DELETE).first()
+    known = tombstone.payload.get("pk") if tombstone is not None else None
+    return None, known if isinstance(known, int) else MISSING_ORIGINAL
 
 
 def _stream_for(channel, chime_subchannel_id: str | None) -> StreamKey:
@@ -215,6 +253,8 @@ def _change(payload: dict, event_type: str) -> str:
     if message is not None:
         return _apply_change(message, incoming, redact=event_type == "REDACT_CHANNEL_MESSAGE")
     parked = ChimeParkedEvent.objects.filter(message_id=incoming.message_id)
+    if parked.filter(event_type=REACTION_SEEN).exists():
+        return IGNORED  # a reaction message changed in Chime: the reaction stays as it was
     if parked.filter(event_type=DELETE).exists() or parked.filter(event_type=event_type, payload=payload).exists():
         return DUPLICATE
     ChimeParkedEvent.objects.create(
@@ -260,8 +300,10 @@ def _redact(message: Message, incoming: ChimeMessage) -> None:
     message.chime_updated_at = incoming.changed_at
     message.save(update_fields=["content", "html", "metadata", "redacted_at", "chime_updated_at"])
     message.revisions.all().delete()
+    message.reactions.all().delete()
     attachments.hide_for_redacted(message=message)
     _scrub_replay(message, message_payload(message))
+    replies.scrub_replies_of(message)
     _record(message, "message.redacted")
 
 
@@ -273,18 +315,22 @@ def mirror_message_deleted(payload: dict) -> str:
         if tombstone.exists():
             return DUPLICATE
         # Not here yet (or never will be): a tombstone, so its late creation is not applied.
-        ChimeParkedEvent.objects.filter(message_id=incoming.message_id).delete()
+        ChimeParkedEvent.objects.filter(message_id=incoming.message_id).exclude(event_type=REACTION_SEEN).delete()
         ChimeParkedEvent.objects.create(
             message_id=incoming.message_id, event_type=DELETE, payload=payload, event_time=incoming.changed_at
         )
         return PARKED
     key, message_pk, channel_id = StreamKey.parse(message.stream_id), message.pk, message.channel_id
     _scrub_replay(message, {"id": message_pk, "deleted": True})
+    replies.scrub_replies_of(message)
     search_index.unindex_message(message_pk)
     attachments.delete_for_message(message=message)
     message.delete()
     events.record(key, "message.deleted", {"channel": channel_id, "message": {"id": message_pk}})
-    ChimeParkedEvent.objects.create(message_id=incoming.message_id, event_type=DELETE, event_time=incoming.changed_at)
+    # Our id stays with the tombstone: a reply to the message arriving later refers to it.
+    ChimeParkedEvent.objects.create(
+        message_id=incoming.message_id, event_type=DELETE, payload={"pk": message_pk}, event_time=incoming.changed_at
+    )
     return APPLIED
 
 

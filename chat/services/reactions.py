@@ -4,6 +4,11 @@ Each change is a sequenced stream event (`reaction.added`, `reaction.removed`, `
 recorded in the change's transaction and published after commit, so replay carries it like any
 message event. The event carries the message's reactions after the change, so a client that
 applies events in order simply replaces its counts.
+
+Each change is made in the messaging backend after policy and before the write (with
+MESSAGING_BACKEND=chime, one reaction message: chat/backends/chime/reactions.py); a refusal
+there stores nothing. Reactions other Chime clients make arrive through the relay
+(chat/services/mirror_reactions.py), which records the same events with `record_event`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from chat import events, policy
+from chat.backends import get_backend
 from chat.exceptions import ChatError, InvalidRequest, NotAllowed
 from chat.models import Message, Reaction
 from chat.services.access import get_channel_access
@@ -58,8 +64,9 @@ def add_reaction(*, actor, message_id: int, emoji: str) -> list[dict]:
                 raise TooManyReactions(
                     f"A message can carry at most {settings.REACTIONS_PER_MESSAGE} different reactions."
                 )
+            get_backend().add_reaction(message, emoji, actor=actor)
             Reaction.objects.create(message=message, user=actor, emoji=emoji)
-            return _record(message, "reaction.added", actor, emoji)
+            return record_event(message, "reaction.added", actor, emoji)
     except IntegrityError:  # the same reaction from two tabs at once: the first one stands
         return reaction_summary(Message.objects.get(pk=message_id))
 
@@ -71,10 +78,12 @@ def remove_reaction(*, actor, message_id: int, emoji: str) -> list[dict]:
         message, access = _message_for_reaction(actor, message_id)
         if access.is_banned:
             raise NotAllowed("You are banned from this channel.")
-        deleted, _ = Reaction.objects.filter(message=message, user=actor, emoji=emoji).delete()
-        if not deleted:
+        mine = Reaction.objects.filter(message=message, user=actor, emoji=emoji)
+        if not mine.exists():
             return reaction_summary(message)
-        return _record(message, "reaction.removed", actor, emoji)
+        get_backend().remove_reaction(message, emoji, actor=actor)
+        mine.delete()
+        return record_event(message, "reaction.removed", actor, emoji)
 
 
 def clear_reactions(*, actor, message_id: int) -> list[dict]:
@@ -83,10 +92,12 @@ def clear_reactions(*, actor, message_id: int) -> list[dict]:
         message, access = _message_for_reaction(actor, message_id)
         if not policy.can_clear_reactions(access):
             raise NotAllowed("Only moderators can clear reactions.")
-        deleted, _ = Reaction.objects.filter(message=message).delete()
-        if not deleted:
+        every = Reaction.objects.filter(message=message)
+        if not every.exists():
             return []
-        return _record(message, "reaction.cleared", actor, None)
+        get_backend().clear_reactions(message)
+        every.delete()
+        return record_event(message, "reaction.cleared", actor, None)
 
 
 def _message_for_reaction(actor, message_id: int) -> tuple[Message, policy.ChannelAccess]:
@@ -109,12 +120,14 @@ def _refusal(access: policy.ChannelAccess, message: Message) -> str:
     return "Join this channel to react to its messages."
 
 
-def _record(message: Message, event_type: str, actor, emoji: str | None) -> list[dict]:
+def record_event(message: Message, event_type: str, actor, emoji: str | None) -> list[dict]:
+    """Record `event_type` with the message's reactions after the change; `actor` is who made it
+    (None: someone the app does not know, from the messaging service)."""
     reactions = reaction_summary(message)
     body = {
         "channel": message.channel_id,
         "message": {"id": message.pk},
-        "user": {"id": actor.pk, "username": actor.username},
+        "user": {"id": actor.pk, "username": actor.username} if actor is not None else None,
         "reactions": reactions,
     }
     if emoji is not None:

@@ -28,6 +28,24 @@ def index_message(message_id: int, content: str, *, redacted: bool = False) -> N
             cursor.execute(f"INSERT INTO {FTS_TABLE} (rowid, content) VALUES (%s, %s)", [message_id, content])  # noqa: S608
 
 
+def index_new_messages(rows: list[tuple[int, str]]) -> None:
+    """New messages (id, content) in the index: one statement for any number (and one clearing their
+    ids first, as `index_message` does, which indexes a message alone)."""
+    if len(rows) == 1:
+        index_message(*rows[0])
+        return
+    if not uses_fts5() or not rows:
+        return
+    with connection.cursor() as cursor:
+        ids = [message_id for message_id, _ in rows]
+        cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({', '.join(['%s'] * len(ids))})", ids)  # noqa: S608
+        indexed = [(message_id, content) for message_id, content in rows if content]
+        if indexed:
+            values = ", ".join(["(%s, %s)"] * len(indexed))
+            params = [value for row in indexed for value in row]
+            cursor.execute(f"INSERT INTO {FTS_TABLE} (rowid, content) VALUES {values}", params)  # noqa: S608
+
+
 def unindex_message(message_id: int) -> None:
     if not uses_fts5():
         return

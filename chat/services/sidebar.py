@@ -3,7 +3,8 @@ per stream and its unread mentions of me, the people I write to with their prese
 status. A constant number of queries whatever the number of channels, streams or messages.
 
 Mentions: a message that highlights my name (chat/rendering.py wraps member @mentions in
-<span class="mention">), and every message of a direct conversation.
+<span class="mention">), a reply to a message of mine that is still there (Message.reply_to, read
+in the same grouped count: no query more), and every message of a direct conversation.
 """
 
 from __future__ import annotations
@@ -125,7 +126,9 @@ def _add_counts(user, items: dict[int, SidebarItem], keys: list[str]) -> None:
         stream__read_markers__user=user,
         seq__gt=F("stream__read_markers__last_read_seq"),
     )
-    mention = Q(html__icontains=f'<span class="mention">@{user.username}</span>')
+    mention = Q(html__icontains=f'<span class="mention">@{user.username}</span>') | Q(
+        reply_to__author=user, reply_to__redacted_at__isnull=True
+    )
     for query in (never_read, past_marker):
         rows = query.values("stream_id").annotate(count=Count("pk"), mentions=Count("pk", filter=mention))
         for stream_id, count, mentions in rows.values_list("stream_id", "count", "mentions"):

@@ -10,29 +10,16 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from chat.backends.chime import client
 from chat.models import Ban, ChimeShardCheckpoint, Membership, Message, StreamEvent
 from chat.services import mirror
-from tests.rig.chime import CHANNEL_ARN, CREDENTIALS_ENV
-from tests.rig.kinesis import EventStream, channel_record, member_record, message_record
+from tests.rig.chime import CHANNEL_ARN
+from tests.rig.kinesis import channel_record, member_record, message_record
 
 pytestmark = pytest.mark.django_db
 
 
 class Killed(BaseException):
     """The relay process dying in the middle of a record."""
-
-
-@pytest.fixture
-def stream(s3_server, chime_room, settings, monkeypatch) -> EventStream:
-    for name, value in CREDENTIALS_ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_KINESIS", s3_server.endpoint_url)
-    events = EventStream(s3_server.endpoint_url)
-    settings.CHIME_EVENT_STREAM_ARN = events.arn
-    client.reset_clients()
-    yield events
-    client.reset_clients()
 
 
 def relay_once(chime_room) -> str:

@@ -21,6 +21,8 @@ from django.conf import settings
 from hobbies.accounts.oidc import session_expiry
 
 CLOSE_SESSION_EXPIRED = 4401
+# The scope key of the session's expiry when a middleware above read it already (None: not OIDC).
+SESSION_EXPIRY = "hobbies.session_expiry"
 
 
 @database_sync_to_async
@@ -43,7 +45,7 @@ class OidcSessionExpiryMiddleware:
         session = scope.get("session")
         if scope["type"] != "websocket" or session is None:
             return await self.inner(scope, receive, send)
-        expiry = await _expiry(session)
+        expiry = scope[SESSION_EXPIRY] if SESSION_EXPIRY in scope else await _expiry(session)
         if expiry is None:
             return await self.inner(scope, receive, send)
         if expiry <= time.time():

@@ -198,3 +198,97 @@ def test_pages_and_sockets_carry_no_server_banner(server):
         status, headers, _body = read_response(sock)
     assert status == 101
     assert "server" not in headers
+
+
+def test_deliveries_written_as_prepared_frames_reach_a_websocket_client_whole_and_in_order(server, tmp_path):
+    """Deliveries go to the socket as frames encoded once per message (hobbies/server.py write_frame),
+    between frames autobahn writes itself (hello, acks): an independent client (websockets) reads
+    every one, in order, nothing missing or twice, short and long alike."""
+    import asyncio
+    import uuid
+
+    from websockets.asyncio.client import connect
+
+    from tests.rig.live_client import run_apart
+
+    sessions_file = tmp_path / "sessions.json"
+    server.manage("seed_demo", "--users", "3", "--fast-passwords", "--sessions", str(sessions_file))
+    seeded = json.loads(sessions_file.read_text())
+    channel, sessions = seeded["channels"]["public"], list(seeded["sessions"].values())
+    # Two senders within the send rate's burst (20 each), so that nothing is refused.
+    contents = [f"{number} " + "ü" * (number * 97 % 2000) for number in range(36)]  # up to 4 kB
+
+    async def exchange():
+        async def open_socket(session):
+            socket = await connect(
+                f"ws://127.0.0.1:{server.port}/ws/",
+                origin=server.url,
+                additional_headers={"Cookie": f"sessionid={session}"},
+                proxy=None,
+                max_size=None,
+            )
+            assert json.loads(await socket.recv())["type"] == "hello"
+            return socket
+
+        senders = [await open_socket(sessions[0]), await open_socket(sessions[2])]
+        reader = await open_socket(sessions[1])
+        try:
+            for number, content in enumerate(contents):
+                frame = {"type": "message.send", "channel": channel, "content": content}
+                await senders[number % 2].send(json.dumps({**frame, "client_msg_id": str(uuid.uuid4())}))
+            received = []
+            async with asyncio.timeout(30):
+                while len(received) < len(contents):
+                    frame = json.loads(await reader.recv())
+                    assert frame["type"] != "error", frame
+                    if frame["type"] == "message.created":
+                        received.append((frame["seq"], frame["message"]["content"]))
+            return received
+        finally:
+            for socket in (*senders, reader):
+                await socket.close()
+
+    received = run_apart(exchange())
+    assert sorted(content for _seq, content in received) == sorted(contents)
+    seqs = [seq for seq, _content in received]
+    assert seqs == list(range(seqs[0], seqs[0] + len(contents)))
+
+
+def test_the_application_queue_hands_over_in_order_and_loses_nothing_to_a_cancelled_get():
+    import asyncio
+
+    from hobbies.server import ApplicationQueue
+
+    async def scenario():
+        queue = ApplicationQueue()
+        queue.put_nowait(1)
+        queue.put_nowait(2)
+        assert (await queue.get(), queue.qsize()) == (1, 1)
+        assert await queue.get() == 2
+        waiting = asyncio.ensure_future(queue.get())
+        await asyncio.sleep(0)
+        queue.put_nowait(3)
+        waiting.cancel()  # woken, then cancelled before it ran: 3 stays for the next get
+        await asyncio.gather(waiting, return_exceptions=True)
+        assert waiting.cancelled()
+        third = await queue.get()
+        later = asyncio.ensure_future(queue.get())
+        await asyncio.sleep(0)
+        queue.put_nowait(4)
+        return third, await later
+
+    assert asyncio.run(scenario()) == (3, 4)
+
+
+def test_websocket_protocols_read_the_factorys_options_from_their_class():
+    from daphne.ws_protocol import WebSocketProtocol
+
+    from hobbies.server import LeanWebSocketFactory
+
+    factory = LeanWebSocketFactory(object(), server="")
+    factory.setProtocolOptions(autoPingTimeout=7, maxMessagePayloadSize=1234)
+    protocol = factory.protocol()
+    assert isinstance(protocol, WebSocketProtocol)
+    assert (protocol.autoPingTimeout, protocol.maxMessagePayloadSize) == (7, 1234)
+    assert protocol.perMessageCompressionAccept(["offer"]) is None  # a function option, not a method
+    assert "autoPingTimeout" not in vars(protocol)

@@ -192,9 +192,23 @@
     H.outbox.replies = true;
   }
 
+  // A page opened with ?reply_to=<id> (the no-JavaScript Reply link) drew the "Replying to" line and
+  // a hidden `reply_to` field: the client replies the same way, with its own line.
+  function adoptReply() {
+    const field = document.querySelector("#composer input[name=reply_to]");
+    if (!field) return;
+    const line = document.getElementById("replying");
+    replyingTo = { id: Number(field.value), author: line ? line.dataset.author : "(gone)", excerpt: line ? line.dataset.excerpt : "" };
+    field.remove();
+    replyLine();
+    const box = document.getElementById("id_content");
+    if (box) box.setAttribute("aria-describedby", "composer-help");  // the server's line is gone
+  }
+
   function adoptAll() {
     wrapOutbox();
     document.querySelectorAll("li.msg[data-id]").forEach(adopt);
+    adoptReply();
   }
 
   H.on("stream-event", (frame) => {
@@ -209,8 +223,20 @@
   });
   H.on("outbox:acked", (ack) => window.setTimeout(() => decorate(ack.message), 0));
   H.on("view:mount", () => window.setTimeout(adoptAll, 0));
+  // A reply to me notifies like a mention (static/js/notify.js): only with the setting on, once over
+  // every tab, and once for a reply that mentions me too (the same claim as notify.js's).
+  function claimed(id) {
+    const key = `notified.${id}`;
+    if (H.store.get(key, false)) return true;
+    H.store.set(key, true);
+    window.setTimeout(() => H.store.remove(key), 60000);
+    return false;
+  }
+
   H.on("frame:reply", (notice) => {
+    if (document.body.dataset.notify !== "1") return;
     if (!("Notification" in window) || Notification.permission !== "granted" || document.visibilityState !== "hidden") return;
+    if (claimed(notice.message.id)) return;
     const shown = new Notification(`${notice.user.username} replied to you`, { tag: `hobbies-reply-${notice.message.id}` });
     shown.addEventListener("click", () => { window.focus(); window.location.href = notice.url; shown.close(); });
   });

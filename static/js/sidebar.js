@@ -5,7 +5,7 @@
    Counts are kept per stream (a moderator may sit in several sub-channels of a channel). A new
    message from someone else counts unless it is in the conversation on screen while the tab is
    visible (that one is read at once). An `unread` frame (after a read, in any tab of mine) sets
-   the count; mentions of me (and every direct message) raise the mark until read.
+   the count; mentions of me, replies to my messages (and every direct message) raise the mark until read.
 */
 (function (H) {
   "use strict";
@@ -69,7 +69,8 @@
     if (!channel) { refresh(); return; }  // a conversation this page does not list yet
     if (viewing(frame.stream)) return;
     channel.unread[frame.stream] = (channel.unread[frame.stream] || 0) + 1;
-    if (channel.direct || H.people.mentionsMe(frame.message.html)) {
+    const reply = frame.message.reply_to;  // a reply to a message of mine counts like a mention
+    if (channel.direct || H.people.mentionsMe(frame.message.html) || (reply && reply.author && reply.author.id === H.me.id)) {
       channel.mentions[frame.stream] = (channel.mentions[frame.stream] || 0) + 1;
     }
     render(frame.channel);

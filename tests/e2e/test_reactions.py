@@ -1,11 +1,19 @@
 """Replies, reactions and permalinks, live between two people in Chromium (issue 17)."""
 
+import io
 import json
+import shutil
+import subprocess
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from conftest import PASSWORD
+from tests.e2e.helpers import open_conversation, seed, send
+from tests.e2e.helpers import sign_in as e2e_sign_in
+from tests.e2e.test_notifications import RECORDER
+from tests.rig.components import require
 
 pytestmark = pytest.mark.e2e
 
@@ -86,3 +94,100 @@ def test_reactions_and_replies_live_and_after_reload(live_server_app, new_page):
     expect(result.locator("mark")).to_have_text("locomotive")
     result.get_by_role("link", name="Model trains").click()
     alice.wait_for_url(f"**#m{seeded['message']}")
+
+
+def colour_emoji_font() -> bool:
+    """A colour font with 🎉 that Chromium's fontconfig finds (Debian's fonts-noto-color-emoji)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    found = subprocess.run(
+        [fc_list, ":charset=1f389:color=True", "family"], capture_output=True, text=True, check=False
+    )
+    return bool(found.stdout.strip())
+
+
+def coloured_pixels(png: bytes) -> int:
+    """Pixels of a real colour (not black, white or grey): a missing glyph's box has none."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return sum(1 for r, g, b in image.getdata() if max(r, g, b) - min(r, g, b) > 60)
+
+
+PROBE = """([text, index]) => {
+  const probe = document.createElement("span");
+  probe.className = "reaction-choice";  // the picker's font, away from everything else on the page
+  probe.id = `probe-${index}`;
+  Object.assign(probe.style, { position: "fixed", top: "0", left: "0", zIndex: "1000", display: "block",
+    width: "2.5em", height: "1.8em", overflow: "hidden", background: "#fff", color: "#000" });
+  probe.textContent = text;
+  document.body.append(probe);
+}"""
+MISSING = "\U0010ffff"  # never a character: drawn the way this font stack draws a missing glyph
+GREY_IN_NOTO = {"👀"}  # white eyes: a real glyph, but no colour to see
+
+
+def test_emoji_draw_as_colour_glyphs_not_boxes(live_server_app, new_page):
+    """Headless Debian Chromium draws an emoji it has no font for as an empty box: the picker and the
+    counts would be a row of boxes. scripts/system-packages.sh installs the font; under CI=true its
+    absence fails here instead of skipping."""
+    require(colour_emoji_font(), "A colour emoji font (Debian's fonts-noto-color-emoji)")
+    url = live_server_app.url
+    seeded = json.loads(live_server_app.manage("shell", "-c", SEED).stdout.strip().splitlines()[-1])
+    alice = signed_in(new_page, url, "alice")
+    alice.goto(f"{url}/channels/{seeded['channel']}/messages/")
+    alice.wait_for_function(LIVE)
+    message = alice.locator(f"#m{seeded['message']}")
+    message.hover()
+    message.get_by_role("button", name="Add a reaction").click()
+    choices = alice.locator(".reaction-picker .reaction-choice")
+    expect(choices.first).to_be_visible()
+    emoji = choices.all_inner_texts()
+    assert len(emoji) == 8
+
+    # Each one drawn in a box of one size is never the picture of a missing glyph in that box.
+    alice.evaluate(PROBE, [MISSING, "missing"])
+    missing = alice.locator("#probe-missing").screenshot()
+    for index, text in enumerate(emoji):
+        alice.evaluate(PROBE, [text, index])
+        boxed = alice.locator(f"#probe-{index}").screenshot() == missing
+        assert not boxed, f"{text} draws as a missing glyph"
+        if text not in GREY_IN_NOTO:
+            assert coloured_pixels(choices.nth(index).screenshot()) > 20, f"{text} draws without colour"
+    assert coloured_pixels(missing) == 0
+
+    # The count under the message, once reacted.
+    alice.locator(".reaction-picker").get_by_role("button", name="🎉").click()
+    count = message.locator(".reaction", has_text="🎉")
+    expect(count).to_have_text("🎉 1")
+    assert coloured_pixels(count.screenshot()) > 20
+
+
+REPLIED = """
+from hobbies.accounts.models import Profile
+chess = create_channel(actor=people["alice"], name="Chess", privacy=Privacy.PRIVATE)
+add_members(actor=people["alice"], channel=chess, users=[people["bob"]])
+question = say("bob", chess, "Anyone for a game?")
+Profile.objects.filter(user__in=[people["bob"]]).update(notify_desktop=True)
+ids.update(chess=chess.pk, question=question.pk)
+"""
+
+
+def test_a_reply_notifies_its_original_author_like_a_mention(live_server_app, new_page):
+    url = live_server_app.url
+    ids = seed(live_server_app, REPLIED, names=("alice", "bob"))
+    bob = e2e_sign_in(new_page, url, "bob")
+    bob.context.add_init_script(RECORDER)
+    open_conversation(bob, url, ids["chess"])
+    bob.evaluate("() => window.hideTab(true)")
+    alice = open_conversation(e2e_sign_in(new_page, url, "alice"), url, ids["chess"], f"?reply_to={ids['question']}")
+    send(alice, "I am in")  # a reply
+    bob.wait_for_function("() => window.shownNotifications.length > 0")
+    alice.goto(f"{url}/channels/{ids['chess']}/messages/?reply_to={ids['question']}")
+    alice.wait_for_function(LIVE)
+    send(alice, "@bob I said I am in")  # a reply that mentions him: one notification, not two
+    bob.wait_for_function("() => window.shownNotifications.length > 1")
+    bob.wait_for_timeout(1000)
+    titles = [shown["title"] for shown in bob.evaluate("() => window.shownNotifications")]
+    # Which of the two notices (the mention's, the reply's) wins the second time is a race; one shows.
+    assert len(titles) == 2 and titles[0] == "alice replied to you", titles
+    assert titles[1] in {"alice in Chess", "alice replied to you"}, titles

@@ -91,6 +91,43 @@ def test_counts_mentions_and_the_title_follow_messages_live_and_switching_keeps_
     expect(bob.locator(".msg", has_text="I am in Go now")).to_have_count(1)
 
 
+QUESTION = """
+chess = create_channel(actor=people["alice"], name="Chess", privacy=Privacy.PRIVATE)
+go = create_channel(actor=people["alice"], name="Go", privacy=Privacy.PUBLIC)
+for channel in (chess, go):
+    add_members(actor=people["alice"], channel=channel, users=[people["bob"]])
+question = say("bob", go, "Anyone for a game?")
+ids.update(chess=chess.pk, go=go.pk, question=question.pk)
+"""
+
+
+def test_a_reply_to_my_message_raises_the_mention_mark(live_server_app, new_page):
+    url = live_server_app.url
+    ids = seed(live_server_app, QUESTION, names=("alice", "bob"))
+    bob = open_conversation(sign_in(new_page, url, "bob"), url, ids["chess"])
+    go = item(bob, "Go")
+    expect(go.locator(".sidebar-count")).to_be_hidden()
+
+    # Alice replies from an address that names the message (the no-JavaScript Reply link's): the
+    # client takes the reply over and sends it on the socket.
+    alice = open_conversation(sign_in(new_page, url, "alice"), url, ids["go"], f"?reply_to={ids['question']}")
+    expect(alice.locator("#composer .replying")).to_have_count(1)
+    expect(alice.locator("#composer .replying")).to_contain_text("bob")
+    expect(alice.locator("#composer input[name=reply_to]")).to_have_count(0)
+    send(alice, "Me!")
+    expect(alice.locator(".msg", has_text="Me!").locator(".reply-quote")).to_contain_text("Anyone for a game?")
+    expect(alice.locator("#composer .replying")).to_have_count(0)
+
+    # Bob, elsewhere, sees the count and the mark live, and after a reload (counted by the server).
+    expect(go.locator(".sidebar-count-number")).to_have_text("1")
+    expect(go.locator(".sidebar-mention")).to_be_visible()
+    send(alice, "Anyone else?")
+    expect(go.locator(".sidebar-count-number")).to_have_text("2")
+    bob.reload()
+    bob.wait_for_function(LIVE)
+    expect(go.get_by_role("link")).to_have_accessible_name(re.compile(r"^Go\s*, mentions you\s*, 2 unread"))
+
+
 def test_on_a_phone_the_sidebar_is_a_menu(live_server_app, new_page):
     url = live_server_app.url
     ids = seed(live_server_app, TWO_CHANNELS, names=("alice", "bob"))

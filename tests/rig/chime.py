@@ -80,6 +80,25 @@ class StubbedChime:
     def refuse(self, operation: str, code: str, status: int = 400, **params) -> None:
         self.messaging.add_client_error(operation, code, f"refused: {code}", status, expected_params=params or None)
 
+    def elastic_channel(self, owner, *, channel_arn: str, name: str = "Crowd"):
+        """A public elastic channel "Crowd" made through Chime: one sub-channel, "sub-a", with the
+        owner's seat in it (at most 3 sub-channels of 2 seats)."""
+        from chat.models import ChannelType, Privacy
+        from chat.services import channels
+
+        self.expect("create_channel", {"ChannelArn": channel_arn})
+        self.expect("list_sub_channels", {"SubChannels": [{"SubChannelId": "sub-a"}]})
+        self.expect("create_channel_membership", {"ChannelArn": channel_arn})
+        return channels.create_channel(
+            actor=owner,
+            name=name,
+            privacy=Privacy.PUBLIC,
+            channel_type=ChannelType.ELASTIC,
+            maximum_subchannels=3,
+            target_memberships_per_subchannel=2,
+            minimum_membership_percentage=25,
+        )
+
 
 class _Token:
     """Equal to any ClientRequestToken Chime accepts (2-64 of [-_a-zA-Z0-9]): for Stubber params."""

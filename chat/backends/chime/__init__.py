@@ -1,6 +1,6 @@
 """MESSAGING_BACKEND=chime: Amazon Chime SDK messaging is the messaging service (docs/chime.md).
 
-backend.py     ChimeBackend, the services' calls (channels.py, messages.py mixed in)
+backend.py     ChimeBackend, the services' calls (channels.py, messages.py, reactions.py mixed in)
 client.py      the boto3 clients, once per process, standard retries, endpoints from the environment
 identity.py    AppInstanceUsers: ids, idempotent creation, ARNs on profiles
 errors.py      Chime's refusals as the chat's domain errors

@@ -14,9 +14,10 @@ from chat.backends.base import BackendUnavailable, MessagingBackend
 from chat.backends.chime import client, identity
 from chat.backends.chime.channels import ChannelCalls
 from chat.backends.chime.messages import MessageCalls
+from chat.backends.chime.reactions import ReactionCalls
 
 
-class ChimeBackend(ChannelCalls, MessageCalls, MessagingBackend):
+class ChimeBackend(ChannelCalls, MessageCalls, ReactionCalls, MessagingBackend):
     name = "chime"
     places_members = True
 

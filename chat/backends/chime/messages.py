@@ -15,19 +15,30 @@ from chat.backends.base import BackendUnavailable, OutgoingMessage, SentMessage
 from chat.backends.chime.errors import call
 from chat.backends.chime.records import ChimeMessage
 from chat.exceptions import InvalidRequest, NotAllowed
-from chat.models import ChimeParkedEvent, SubChannel
+from chat.models import ChimeParkedEvent, Message, SubChannel
 
 MAX_METADATA_BYTES = 1024  # Chime's limit on a message's Metadata
 # Chime wants at least one character; a message that is only attachments sends this.
 EMPTY_CONTENT = " "
 
 
-def chime_metadata(client_msg_id, attachment_ids: list[int]) -> str:
-    """What a message carries in Chime's Metadata: our client_msg_id and its attachments' ids."""
+def chime_metadata(client_msg_id, attachment_ids: list[int], reply_to: str | None = None) -> str:
+    """What a message carries in Chime's Metadata: our client_msg_id, its attachments' ids, and
+    the Chime MessageId of the message it replies to (a key other Chime clients read too)."""
     body: dict[str, Any] = {"client_msg_id": str(client_msg_id) if client_msg_id else None}
     if attachment_ids:
         body["attachments"] = list(attachment_ids)
+    if reply_to:
+        body["reply_to"] = reply_to
     return json.dumps(body, separators=(",", ":"))
+
+
+def replied_chime_id(message) -> str | None:
+    """The Chime MessageId of the message `message` replies to; None for history from before the
+    move to Chime (the original has none), a deleted original, or no reply at all."""
+    if message.reply_to_id is None:
+        return None
+    return Message.objects.filter(pk=message.reply_to_id).values_list("chime_message_id", flat=True).first()
 
 
 def attachment_ids_of(metadata: dict) -> list[int]:
@@ -36,7 +47,9 @@ def attachment_ids_of(metadata: dict) -> list[int]:
 
 class MessageCalls:
     def send_message(self, outgoing: OutgoingMessage) -> SentMessage:
-        metadata = chime_metadata(outgoing.client_msg_id, outgoing.attachment_ids)
+        original = outgoing.reply_to
+        reply_to = original.chime_message_id if original is not None else None
+        metadata = chime_metadata(outgoing.client_msg_id, outgoing.attachment_ids, reply_to)
         if len(metadata.encode("utf-8")) > MAX_METADATA_BYTES:
             raise InvalidRequest("Too many attachments for one message here: send them in two messages.")
         params = {
@@ -83,7 +96,10 @@ class MessageCalls:
             # Gone from Chime (its sub-channel was scaled in): our copy is the history, edited here.
             ok=("NotFoundException",),
             Content=content if content.strip() else EMPTY_CONTENT,
-            Metadata=chime_metadata(message.client_msg_id, attachment_ids_of(message.metadata or {})),
+            # UpdateChannelMessage replaces the Metadata: a reply stays one.
+            Metadata=chime_metadata(
+                message.client_msg_id, attachment_ids_of(message.metadata or {}), replied_chime_id(message)
+            ),
             **self._message_params(message, self.bearer(actor)),
         )
 
@@ -105,8 +121,11 @@ class MessageCalls:
             ok=("NotFoundException",),
             **self._message_params(message, self.admin_arn),
         )
-        # A tombstone, so a late copy of the message on the event stream is not brought back.
-        ChimeParkedEvent.objects.create(message_id=message.chime_message_id, event_type="DELETE_CHANNEL_MESSAGE")
+        # A tombstone, so a late copy of the message on the event stream is not brought back; it
+        # keeps our id, so a reply to it arriving later refers to it as a reply to a deleted one.
+        ChimeParkedEvent.objects.create(
+            message_id=message.chime_message_id, event_type="DELETE_CHANNEL_MESSAGE", payload={"pk": message.pk}
+        )
 
     def channel_messages(self, channel_arn: str, subchannel_id: str | None = None) -> Iterator[ChimeMessage]:
         """Every message Chime holds in a channel (or sub-channel), oldest first, in its latest

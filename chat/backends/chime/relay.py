@@ -8,16 +8,23 @@ TRIM_HORIZON), retries, and the figures a metrics collector reads (``metrics()``
 
 Records arrive at least once: the sink is idempotent. A record that fails to apply is retried
 from its checkpoint on the next round, and skipped (logged at error level) after MAX_ATTEMPTS.
+
+The sink runs in the caller's thread while one event loop runs in another (``run``: for the
+relay's life; ``poll``: for the round), so what the sink hands to asyncio through
+``async_to_sync`` (its publishes after commit, chat/events.py) reuses that loop and the channel
+layer's Redis connections, instead of a new loop, thread and connection each time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from asgiref.sync import async_to_sync, sync_to_async
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chat.backends.chime.records import RecordError, ShardPosition
@@ -92,10 +99,13 @@ class Relay:
         self._stats_at = clock()
 
     def run(self, *, stop: Callable[[], bool] = lambda: False) -> None:
+        _under_one_loop(self._run, stop)
+
+    def _run(self, stop: Callable[[], bool]) -> None:
         log.info("event=chime_relay_started stream=%s", self.stream_arn)
         while not stop():
             try:
-                read = self.poll()
+                read = self._poll()
             except (ClientError, BotoCoreError) as error:
                 self._error("poll", error)
                 read = 0
@@ -106,6 +116,9 @@ class Relay:
 
     def poll(self) -> int:
         """One round over every readable shard; returns how many records were handed on."""
+        return _under_one_loop(self._poll)
+
+    def _poll(self) -> int:
         if self.before_round is not None:
             self.before_round()
         checkpoints = self.sink.checkpoints(self.stream_arn)
@@ -223,3 +236,13 @@ class Relay:
             return
         self._stats_at = self.clock()
         log.info("event=chime_relay_stats stream=%s %s", self.stream_arn, self.stats_line())
+
+
+def _under_one_loop(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in this thread, with one event loop running in another meanwhile: every
+    ``async_to_sync`` inside it is then a hop onto that loop (asgiref's thread_sensitive)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return async_to_sync(sync_to_async(function, thread_sensitive=True))(*args)
+    return function(*args)  # called from a loop's own thread: nothing to share

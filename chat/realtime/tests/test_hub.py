@@ -299,3 +299,138 @@ async def test_a_restarted_redis_delivers_again_within_seconds(tmp_path):
         await redis_layer.flush()
     finally:
         server.stop()
+
+
+# Stream events out of seq order (two workers' commits published out of order): the hub's window.
+
+
+def stream_event(seq: int, key: str = "7") -> dict:
+    return events.group_message(f"stream.{key}", "stream.event", {"type": "message.created", "stream": key, "seq": seq})
+
+
+def seqs(recorder: Recorder) -> list[int]:
+    return [message["seq"] for message in recorder.frames]
+
+
+@pytest.fixture
+def repair_reads(monkeypatch):
+    """The hub's gap-repair reads (replay.events_between), answered with the events asked for."""
+    from chat.realtime import replay
+
+    calls: list[tuple[str, int, int]] = []
+
+    def events_between(key, after_seq, before_seq):
+        calls.append((key, after_seq, before_seq))
+        return [{"type": "message.created", "stream": key, "seq": seq} for seq in range(after_seq + 1, before_seq)]
+
+    monkeypatch.setattr(replay, "events_between", events_between)
+    return calls
+
+
+async def test_events_in_order_are_handed_out_at_once(layer, repair_reads):
+    station = hub.Hub(layer)
+    socket = Recorder()
+    await station.join("stream.7", socket)
+    for seq in (1, 2, 3):
+        await station.fan_out(stream_event(seq))
+        assert seqs(socket)[-1] == seq  # written by the time fan_out returns: nothing waited
+    assert station.held == {} and station._repairs == {}
+    await station.fan_out(stream_event(2))  # a duplicate: handed out, as ever (the socket drops it)
+    assert seqs(socket) == [1, 2, 3, 2] and station.held == {}
+    assert repair_reads == []
+    await station.leave("stream.7", socket)
+
+
+async def test_an_event_ahead_of_its_predecessor_waits_for_it_and_both_go_out_in_order(
+    layer, repair_reads, monkeypatch
+):
+    monkeypatch.setattr(hub, "REORDER_SECONDS", 5.0)
+    station = hub.Hub(layer)
+    sockets = [Recorder() for _ in range(3)]
+    for socket in sockets:
+        await station.join("stream.7", socket)
+    await station.fan_out(stream_event(1))  # the first of a stream here: the baseline
+    await station.fan_out(stream_event(3))
+    await station.fan_out(stream_event(4))
+    assert {tuple(seqs(socket)) for socket in sockets} == {(1,)}  # held: 2 is on its way
+    assert station.handed["7"] == 1  # (the heads wait for what is held)
+    await station.fan_out(stream_event(2))
+    assert {tuple(seqs(socket)) for socket in sockets} == {(1, 2, 3, 4)}
+    assert station.held == {} and station._repairs == {}
+    assert repair_reads == []  # no database read
+    assert station.handed["7"] == 4
+    for socket in sockets:
+        await station.leave("stream.7", socket)
+
+
+async def test_a_missing_event_is_read_once_for_every_socket_when_the_window_passes(layer, repair_reads, monkeypatch):
+    monkeypatch.setattr(hub, "REORDER_SECONDS", 0.05)
+    station = hub.Hub(layer)
+    sockets = [Recorder() for _ in range(20)]
+    for socket in sockets:
+        await station.join("stream.7", socket)
+    station.note_handed({"7": 5})  # read as stored by a socket that connected: the baseline
+    await station.fan_out(stream_event(8))
+    await station.fan_out(stream_event(9))
+    await asyncio.sleep(0.02)
+    assert not any(socket.frames for socket in sockets)
+    await eventually(lambda: all(len(socket.frames) == 4 for socket in sockets))
+    assert {tuple(seqs(socket)) for socket in sockets} == {(6, 7, 8, 9)}
+    assert repair_reads == [("7", 5, 9)]  # one read for the whole process
+    assert sockets[0].frames[0]["group"] == "stream.7" and sockets[0].frames[0]["at"] is None
+    assert station.held == {} and station._repairs == {}
+    await station.fan_out(stream_event(10))
+    assert seqs(sockets[0])[-1] == 10 and repair_reads == [("7", 5, 9)]
+    for socket in sockets:
+        await station.leave("stream.7", socket)
+
+
+async def test_when_the_repair_read_fails_what_is_held_goes_out_in_order(layer, monkeypatch, caplog):
+    from chat.realtime import replay
+
+    def broken(key, after_seq, before_seq):
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(replay, "events_between", broken)
+    monkeypatch.setattr(hub, "REORDER_SECONDS", 0.02)
+    station = hub.Hub(layer)
+    socket = Recorder()
+    await station.join("stream.7", socket)
+    await station.fan_out(stream_event(1))
+    await station.fan_out(stream_event(4))
+    await station.fan_out(stream_event(3))
+    await eventually(lambda: len(socket.frames) == 3)
+    assert seqs(socket) == [1, 3, 4]  # each socket sees the gap and repairs it itself (delivery.py)
+    assert "event=hub_gap_repair_failed" in caplog.text
+    assert station.held == {} and station._repairs == {}
+    await station.leave("stream.7", socket)
+
+
+async def test_a_group_left_while_an_event_is_held_forgets_it(layer, repair_reads, monkeypatch):
+    monkeypatch.setattr(hub, "REORDER_SECONDS", 0.02)
+    station = hub.Hub(layer)
+    socket = Recorder()
+    await station.join("stream.7", socket)
+    await station.fan_out(stream_event(1))
+    await station.fan_out(stream_event(3))
+    await station.leave("stream.7", socket)
+    await asyncio.sleep(0.1)
+    assert station.held == {} and station._repairs == {} and repair_reads == []
+    assert seqs(socket) == [1]
+
+
+async def test_streams_wait_apart(layer, repair_reads, monkeypatch):
+    monkeypatch.setattr(hub, "REORDER_SECONDS", 5.0)
+    station = hub.Hub(layer)
+    seven, eight = Recorder(), Recorder()
+    await station.join("stream.7", seven)
+    await station.join("stream.8", eight)
+    await station.fan_out(stream_event(1, "7"))
+    await station.fan_out(stream_event(3, "7"))  # held
+    await station.fan_out(stream_event(1, "8"))
+    await station.fan_out(stream_event(2, "8"))
+    assert seqs(seven) == [1] and seqs(eight) == [1, 2]
+    await station.fan_out(stream_event(2, "7"))
+    assert seqs(seven) == [1, 2, 3]
+    await station.leave("stream.7", seven)
+    await station.leave("stream.8", eight)

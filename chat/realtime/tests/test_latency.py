@@ -35,7 +35,8 @@ async def test_deliveries_are_written_per_channel_and_hour(fresh, make_user, mak
     row = await ChannelHour.objects.aget(channel=channel, hour=hour_of(timezone.now()))
     assert row.deliveries == 3
     assert latency.count(row.latency) == 3
-    assert 0.3 <= row.latency[-1] < 0.5
+    # The histogram stores float32 sums: 0.3 comes back as 0.29999995.
+    assert 0.299 <= row.latency[-1] < 0.5
 
 
 async def test_the_loop_writes_a_minute_after_the_first_delivery(fresh, monkeypatch):

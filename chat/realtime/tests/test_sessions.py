@@ -137,3 +137,89 @@ async def test_deactivating_an_account_in_the_admin_closes_its_sockets(member, a
     socket = await open_socket(member, await signed_in(member))
     assert await sync_to_async(set_active)(actor=admin_user, user=member, active=False)
     assert await closed_with(socket) == 4401
+
+
+# Signing a socket in: one database call for the session, the person and their streams
+
+
+def session_store(client: Client):
+    from importlib import import_module
+
+    from django.conf import settings
+
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key(client))
+
+
+def test_signing_in_reads_the_session_the_person_and_their_streams_in_one_go(
+    member, make_channel, django_assert_num_queries
+):
+    from chat.realtime import sessions
+
+    channel = make_channel(member)
+    client = Client()
+    client.force_login(member)
+    # The session, the person, their memberships, their moderator seats, their streams' seqs.
+    with django_assert_num_queries(5):
+        user, expiry, (keys, seqs) = sessions.sign_in({"session": session_store(client)})
+    assert user == member
+    assert expiry is None  # signed in with a password
+    assert keys == [str(channel.pk)]
+    assert seqs == {str(channel.pk): 0}
+
+
+def test_signing_in_without_a_session_reads_no_streams():
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from chat.realtime import sessions
+
+    user, expiry, streams = sessions.sign_in({"session": SessionStore()})
+    assert not user.is_authenticated
+    assert (expiry, streams) == (None, None)
+
+
+async def test_a_socket_connects_with_one_database_call(member, make_channel, monkeypatch):
+    """Through the whole WebSocket stack (hobbies/asgi.py): the sign-in's one call, and nothing more
+    once this process follows the person's streams (the first socket of a stream reads its seq again)."""
+    from channels.db import DatabaseSyncToAsync
+
+    from hobbies.asgi import application
+
+    await sync_to_async(make_channel)(member)
+    client = await signed_in(member)
+    calls = []
+    real_call = DatabaseSyncToAsync.__call__
+
+    def counted(self, *args, **kwargs):
+        calls.append(getattr(self.func, "__name__", repr(self.func)))
+        return real_call(self, *args, **kwargs)
+
+    async def open_through_the_stack():
+        communicator = WebsocketCommunicator(
+            application,
+            "/ws/",
+            headers=[(b"origin", b"http://localhost"), (b"cookie", f"sessionid={session_key(client)}".encode())],
+        )
+        connected, _ = await communicator.connect()
+        assert connected
+        hello = await communicator.receive_json_from(timeout=5)
+        assert hello["type"] == "hello"
+        return communicator, hello
+
+    first, _ = await open_through_the_stack()
+    monkeypatch.setattr(DatabaseSyncToAsync, "__call__", counted)
+    second, hello = await open_through_the_stack()
+    monkeypatch.undo()
+    assert calls == ["sign_in"]
+    assert hello["user"]["id"] == member.pk
+    assert len(hello["streams"]) == 1
+    await first.disconnect()
+    await second.disconnect()
+
+
+def test_a_connection_gone_before_its_turn_reads_nothing(member, django_assert_num_queries):
+    from chat.realtime import sessions
+
+    client = Client()
+    client.force_login(member)
+    with django_assert_num_queries(0):
+        assert sessions.sign_in({"session": session_store(client)}, gone=lambda: True) is None

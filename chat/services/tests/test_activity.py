@@ -68,7 +68,7 @@ def test_a_send_that_rolls_back_leaves_no_count(room, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(message_services.read_markers, "advance_marker", lambda *a, **k: broken())
+    monkeypatch.setattr(message_services.search_index, "index_message", lambda *a, **k: broken())
     errors = counter("hobbies_message_errors_total", code="server_error")
     with pytest.raises(RuntimeError):
         send(ann, channel)

@@ -176,18 +176,7 @@ def test_a_batch_with_refused_members_adds_nobody_here(chime, make_user, code, e
 
 def test_chime_places_members_of_elastic_channels_and_we_follow(chime, make_user, settings):
     owner = chime.user(make_user, "owner")
-    chime.expect("create_channel", {"ChannelArn": ARN})
-    chime.expect("list_sub_channels", {"SubChannels": [{"SubChannelId": "sub-a"}]})
-    chime.expect("create_channel_membership", {"ChannelArn": ARN})
-    channel = channels.create_channel(
-        actor=owner,
-        name="Crowd",
-        privacy=Privacy.PUBLIC,
-        channel_type=ChannelType.ELASTIC,
-        maximum_subchannels=3,
-        target_memberships_per_subchannel=2,
-        minimum_membership_percentage=25,
-    )
+    channel = chime.elastic_channel(owner, channel_arn=ARN)
     ann, bob = chime.user(make_user, "ann"), chime.user(make_user, "bob")
     # One joiner: CreateChannelMembership tells where; a batch: DescribeChannelMembership, each.
     chime.expect("create_channel_membership", {"ChannelArn": ARN, "SubChannelId": "sub-b"})

@@ -15,7 +15,6 @@ from chat.exceptions import InvalidRequest, NotAllowed
 from chat.models import (
     Attachment,
     AttachmentState,
-    ChannelType,
     ChimeParkedEvent,
     Membership,
     Message,
@@ -91,18 +90,7 @@ def test_a_send_whose_local_commit_failed_is_retried_with_the_same_token(room, c
 
 def test_elastic_sends_name_the_chime_subchannel(chime, make_user):
     owner = chime.user(make_user, "owner")
-    chime.expect("create_channel", {"ChannelArn": ARN})
-    chime.expect("list_sub_channels", {"SubChannels": [{"SubChannelId": "sub-a"}]})
-    chime.expect("create_channel_membership", {"ChannelArn": ARN})
-    channel = channels.create_channel(
-        actor=owner,
-        name="Crowd",
-        privacy=Privacy.PUBLIC,
-        channel_type=ChannelType.ELASTIC,
-        maximum_subchannels=3,
-        target_memberships_per_subchannel=2,
-        minimum_membership_percentage=25,
-    )
+    channel = chime.elastic_channel(owner, channel_arn=ARN)
     send(chime, owner, channel, "from the stage", SubChannelId="sub-a")
     assert Message.objects.get().subchannel.chime_id == "sub-a"
 
@@ -269,3 +257,59 @@ def test_listing_reads_every_page_oldest_first(room, chime):
     ]
     chime.refuse("get_channel_message", "NotFoundException", 404)
     assert chime.backend.channel_message(ARN, "m-3") is None
+
+
+def send_reply(chime, user, channel, original, reply_to_chime_id, message_id="m-2"):
+    client_msg_id = uuid.uuid4()
+    chime.expect(
+        "send_channel_message",
+        {"ChannelArn": ARN, "MessageId": message_id, "Status": {"Value": "SENT"}},
+        ChannelArn=ARN,
+        Content="me!",
+        Type="STANDARD",
+        Persistence="PERSISTENT",
+        Metadata=chime_metadata(client_msg_id, [], reply_to_chime_id),
+        ClientRequestToken=str(client_msg_id),
+        ChimeBearer=arn_of(user),
+    )
+    return service.send_message(
+        actor=user, channel_id=channel.pk, content="me!", client_msg_id=client_msg_id, reply_to=original.pk
+    )
+
+
+def test_a_reply_names_its_originals_message_id_in_chimes_metadata(room, chime):
+    channel, mod, ann, _ = room
+    original = send(chime, mod, channel, "who brings the wool?").message
+    reply = send_reply(chime, ann, channel, original, "m-1").message
+    assert (reply.reply_to_id, reply.chime_message_id) == (original.pk, "m-2")
+    metadata = json.loads(chime_metadata(reply.client_msg_id, [], "m-1"))
+    assert metadata == {"client_msg_id": str(reply.client_msg_id), "reply_to": "m-1"}
+    # An edit replaces Chime's Metadata: the reply stays one.
+    chime.expect(
+        "update_channel_message",
+        {"ChannelArn": ARN, "MessageId": "m-2"},
+        ChannelArn=ARN,
+        MessageId="m-2",
+        Content="me, me!",
+        Metadata=chime_metadata(reply.client_msg_id, [], "m-1"),
+        ChimeBearer=arn_of(ann),
+    )
+    service.edit_message(actor=ann, message_id=reply.pk, content="me, me!")
+
+
+def test_a_reply_to_history_from_before_the_move_to_chime_sends_no_reply_to(room, chime):
+    channel, mod, ann, _ = room
+    old = Message.objects.create(channel=channel, author=mod, content="old", stream_id=str(channel.pk), seq=99)
+    reply = send_reply(chime, ann, channel, old, None).message
+    assert reply.reply_to_id == old.pk
+
+
+def test_a_refused_reply_stores_nothing(room, chime):
+    channel, mod, ann, _ = room
+    original = send(chime, mod, channel, "who brings the wool?").message
+    chime.refuse("send_channel_message", "ThrottledClientException", 429)
+    with pytest.raises(BackendUnavailable):
+        service.send_message(
+            actor=ann, channel_id=channel.pk, content="me!", client_msg_id=uuid.uuid4(), reply_to=original.pk
+        )
+    assert list(Message.objects.values_list("pk", flat=True)) == [original.pk]

@@ -6,7 +6,7 @@ from chat import events
 from chat.exceptions import ChannelNotFound, ChatError, InvalidRequest, NotAllowed
 from chat.models import Message, MessageRevision, Privacy, StreamEvent
 from chat.services import messages as service
-from chat.services import ratelimit, read_markers
+from chat.services import ratelimit
 from chat.services.memberships import add_members, ban_user
 from chat.services.payloads import message_payload
 from chat.services.ratelimit import TokenBucket
@@ -242,7 +242,7 @@ def test_a_failed_send_rolls_back_and_broadcasts_nothing(room, monkeypatch, djan
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(read_markers, "advance_marker", explode)
+    monkeypatch.setattr(service.search_index, "index_message", explode)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         send(ann, channel, "lost")
     assert sent == []

@@ -16,8 +16,10 @@ from chat.services.sidebar import sidebar_for
 from chat.streams import StreamKey
 
 
-def say(user, channel, text):
-    return send_message(actor=user, channel_id=channel.pk, content=text, client_msg_id=uuid.uuid4()).message
+def say(user, channel, text, reply_to=None):
+    return send_message(
+        actor=user, channel_id=channel.pk, content=text, client_msg_id=uuid.uuid4(), reply_to=reply_to
+    ).message
 
 
 @pytest.fixture(autouse=True)
@@ -100,3 +102,53 @@ def test_queries_do_not_grow_with_channels_conversations_or_messages(
         sidebar = sidebar_for(me)
     assert len(sidebar.channels) == len(sidebar.direct) == size
     assert sidebar.unread_total == 2 * size * size
+
+
+@pytest.mark.django_db
+def test_a_reply_to_my_message_counts_as_a_mention(make_user, make_channel):
+    ann, bob, cat = make_user("ann"), make_user("bob"), make_user("cat")
+    chess = make_channel(ann, name="Chess", privacy=Privacy.PRIVATE)
+    add_members(actor=ann, channel=chess, users=[bob, cat])
+    mine = say(bob, chess, "who plays tonight?")
+    theirs = say(cat, chess, "not me")
+    say(bob, chess, "anyone?", reply_to=mine.pk)  # my own: never counted (and it reads what came before)
+    say(ann, chess, "I do", reply_to=mine.pk)  # a reply to me: a mention
+    say(ann, chess, "me neither", reply_to=theirs.pk)  # a reply to cat: hers, not mine
+    say(ann, chess, "@bob and I do", reply_to=mine.pk)  # a mention and a reply: counted once
+    say(ann, chess, "great")
+
+    item = sidebar_for(bob).channels[0]
+    assert item.unread == {str(chess.pk): 4} and item.mentions == {str(chess.pk): 2}
+    item = sidebar_for(cat).channels[0]
+    assert item.unread == {str(chess.pk): 5} and item.mentions == {str(chess.pk): 1}
+
+
+@pytest.mark.django_db
+def test_a_reply_to_a_message_i_deleted_is_no_mention(make_user, make_channel):
+    ann, bob = make_user("ann"), make_user("bob")
+    chess = make_channel(ann, name="Chess", privacy=Privacy.PRIVATE)
+    add_members(actor=ann, channel=chess, users=[bob])
+    mine = say(bob, chess, "who plays tonight?")
+    say(ann, chess, "I do", reply_to=mine.pk)
+    assert sidebar_for(bob).channels[0].mentions_total == 1
+    redact_message(actor=bob, message_id=mine.pk)  # the reply's quote says "(original deleted)"
+    item = sidebar_for(bob).channels[0]
+    assert item.unread_total == 1 and item.mentions_total == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [2, 12])
+def test_replies_to_me_cost_no_query_more(make_user, make_channel, size, django_assert_num_queries):
+    me = make_user("me")
+    for index in range(size):
+        channel = make_channel(me, name=f"channel {index}", privacy=Privacy.PRIVATE)
+        friend = make_user(f"friend{index}")
+        add_members(actor=me, channel=channel, users=[friend])
+        mine = say(me, channel, f"question {index}")
+        for number in range(size):
+            say(friend, channel, f"answer {number}", reply_to=mine.pk)
+    # memberships, seats, read markers, the grouped count past the markers (sending set them); no
+    # direct conversations, so neither the never-read count nor the other people's query runs
+    with django_assert_num_queries(4):
+        sidebar = sidebar_for(me)
+    assert [item.mentions_total for item in sidebar.channels] == [size] * size

@@ -573,3 +573,209 @@ def test_a_moderator_sending_without_javascript_never_lands_in_a_subchannel_they
     page = response.content.decode()
     assert response.status_code == 400 and f'data-stream="{cats_key}"' in page  # still reading cat's sub-channel
     assert "do not sit in it" in refusal(page) and draft(page) == "said while reading cat's sub-channel"
+
+
+# Replying without JavaScript: a message's Reply link (?reply_to=<id>), the quote over the box, a
+# hidden reply_to in the form
+
+
+def replying(page: str) -> str:
+    """The "Replying to …" line over the box, as text ("" without one)."""
+    match = re.search(r'<p class="replying" id="replying"[^>]*>(.*?)</p>', page, re.S)
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip() if match else ""
+
+
+def reply_field(page: str) -> str | None:
+    match = re.search(r'<input type="hidden" name="reply_to" value="([^"]*)">', page)
+    return match.group(1) if match else None
+
+
+@pytest.mark.django_db
+def test_each_message_has_a_reply_link_to_the_page_replying_to_it(client, room):
+    channel, mod, ann, _ = room
+    question = say(mod, channel, "who has **spare** yarn?")
+    mine = say(ann, channel, "not me")
+    page = signed_in(client, ann).get(url("chat-conversation", channel)).content.decode()
+    key = str(StreamKey(channel.pk))
+    for message in (question, mine):  # one's own messages too
+        link = f'href="{url("chat-conversation", channel)}?stream={key}&amp;reply_to={message.pk}">Reply</a>'
+        assert link in item(page, message)
+    assert replying(page) == "" and reply_field(page) is None
+
+    page = client.get(url("chat-conversation", channel), {"stream": key, "reply_to": question.pk}).content.decode()
+    assert replying(page) == "Replying to mod who has **spare** yarn? Cancel reply"
+    assert reply_field(page) == str(question.pk)
+    assert f'<a class="replying-cancel" href="?stream={key}">Cancel reply</a>' in page
+    assert 'aria-describedby="replying composer-help" autofocus' in page
+    assert refusal(page) == ""
+
+
+@pytest.mark.django_db
+def test_an_older_page_keeps_its_place_when_replying(client, room):
+    channel, mod, ann, _ = room
+    first = say(mod, channel, "the first")
+    for index in range(55):
+        say(mod, channel, f"message {index}")
+    key = str(StreamKey(channel.pk))
+    page = signed_in(client, ann).get(url("chat-conversation", channel), {"before": 10}).content.decode()
+    assert f'?stream={key}&amp;before=10&amp;reply_to={first.pk}"' in item(page, first)
+    page = client.get(url("chat-conversation", channel), {"before": 10, "reply_to": first.pk}).content.decode()
+    assert item(page, first) and replying(page).startswith("Replying to mod the first")
+    assert f'href="?stream={key}&amp;before=10">Cancel reply</a>' in page
+
+
+@pytest.mark.django_db
+def test_the_quote_is_one_line_of_at_most_120_characters(client, room):
+    channel, mod, ann, _ = room
+    long = say(mod, channel, "word " * 40 + "\n\nsecond paragraph")
+    page = signed_in(client, ann).get(url("chat-conversation", channel), {"reply_to": long.pk}).content.decode()
+    excerpt = replying(page).removeprefix("Replying to mod ").removesuffix(" Cancel reply")
+    assert len(excerpt) == 120 and excerpt.endswith("…") and "\n" not in excerpt
+
+
+@pytest.mark.django_db
+def test_sending_a_reply_stores_it_and_tells_the_original_author(client, room, monkeypatch):
+    channel, mod, ann, _ = room
+    question = say(mod, channel, "who has spare yarn?")
+    told = []
+    monkeypatch.setattr(events, "notify_user", lambda user_id, frame: told.append((user_id, frame["type"])))
+    response = signed_in(client, ann).post(
+        url("chat-send", channel), {"content": "I do", "reply_to": str(question.pk), "stream": str(channel.pk)}
+    )
+    assert response.status_code == 302 and response.url.endswith("#latest")
+    reply = Message.objects.get(content="I do")
+    assert reply.reply_to_id == question.pk
+    page = client.get(response.url).content.decode()
+    assert "who has spare yarn?" in item(page, reply)  # its quote (templates/chat/_reply_quote.html)
+    assert replying(page) == "" and reply_field(page) is None  # the box replies no more
+    assert told == [(mod.pk, "reply")]  # the same service as the socket's send (chat/services/replies.py)
+
+
+@pytest.mark.django_db
+def test_an_empty_reply_field_sends_a_plain_message(client, room):
+    channel, _, ann, _ = room
+    response = signed_in(client, ann).post(url("chat-send", channel), {"content": "plain", "reply_to": ""})
+    assert response.status_code == 302 and Message.objects.get().reply_to_id is None
+
+
+def bad_reply_targets(room, square, make_channel, make_user) -> dict:
+    channel, mod, ann, bob = room
+    other = say(square.created_by, square, "in another channel, public")
+    secret = make_channel(make_user("eve"), name="Secret", privacy=Privacy.PRIVATE)
+    hidden = say(secret.created_by, secret, "in a private channel ann is not in")
+    deleted = say(mod, channel, "soon deleted")
+    service.redact_message(actor=mod, message_id=deleted.pk)
+    removed = say(mod, channel, "soon removed entirely")
+    removed_id = removed.pk
+    removed.delete()
+    return {
+        "not a number": "abc",
+        "zero": "0",
+        "negative": "-4",
+        "too big": "9" * 30,
+        "unused id": "987654",
+        "another channel's": str(other.pk),
+        "unreadable": str(hidden.pk),
+        "removed entirely": str(removed_id),
+        "deleted": str(deleted.pk),
+    }
+
+
+NO_SUCH = "Cannot reply: that message does not exist."
+DELETED = "Cannot reply: that message has been deleted; there is nothing to reply to."
+BAD_REPLIES = [
+    ("not a number", NO_SUCH),
+    ("zero", NO_SUCH),
+    ("negative", NO_SUCH),
+    ("too big", NO_SUCH),
+    ("unused id", NO_SUCH),
+    ("another channel's", NO_SUCH),
+    ("unreadable", NO_SUCH),
+    ("removed entirely", NO_SUCH),
+    ("deleted", DELETED),
+]
+
+
+def assert_refused_reply(client, channel, raw: str, reason: str) -> None:
+    """Posted: refused with the reason, the text in the box, nothing stored; in the address: the reason."""
+    before = Message.objects.count()
+    response = client.post(url("chat-send", channel), {"content": "my **answer**", "reply_to": raw})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert refusal(page) == reason and draft(page) == "my **answer**"
+    assert replying(page) == "" and reply_field(page) is None
+    assert Message.objects.count() == before
+    response = client.get(url("chat-conversation", channel), {"reply_to": raw})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert refusal(page) == reason and replying(page) == "" and reply_field(page) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("case", "reason"), BAD_REPLIES)
+def test_a_bad_reply_is_refused_with_the_reason_and_the_text_stays_in_the_box(
+    client, room, square, make_channel, make_user, case, reason
+):
+    channel, _, ann, _ = room
+    raw = bad_reply_targets(room, square, make_channel, make_user)[case]
+    assert_refused_reply(signed_in(client, ann), channel, raw, reason)
+
+
+@pytest.mark.django_db
+def test_a_message_of_a_sub_channel_one_does_not_sit_in_cannot_be_replied_to(client, elastic_room):
+    channel, _, ann, cat, _, cats_key = elastic_room
+    theirs = Message.objects.get(stream_id=cats_key)
+    assert_refused_reply(signed_in(client, ann), channel, str(theirs.pk), NO_SUCH)
+
+
+@pytest.mark.django_db
+def test_a_reply_refused_for_another_reason_keeps_its_quote(client, room, monkeypatch):
+    channel, mod, ann, _ = room
+    question = say(mod, channel, "who has spare yarn?")
+    bucket = TokenBucket(rate=0.01, burst=0)
+    monkeypatch.setattr(ratelimit, "send_rate", lambda: bucket)
+    response = signed_in(client, ann).post(url("chat-send", channel), {"content": "me!", "reply_to": question.pk})
+    page = response.content.decode()
+    assert response.status_code == 429 and refusal(page) == "You are sending too fast; slow down a little."
+    assert draft(page) == "me!" and reply_field(page) == str(question.pk)
+    assert replying(page).startswith("Replying to mod who has spare yarn?")
+
+
+@pytest.mark.django_db
+def test_people_who_cannot_send_get_no_reply_link_and_no_quote(client, square, outsider):
+    welcome = say(square.created_by, square, "welcome")
+    ban_user(actor=square.created_by, channel=square, user=outsider)
+    page = signed_in(client, outsider).get(url("chat-conversation", square), {"reply_to": welcome.pk})
+    page = page.content.decode()
+    assert "welcome" in item(page, welcome) and ">Reply</a>" not in page
+    assert replying(page) == "" and refusal(page) == ""
+
+
+@pytest.mark.django_db
+def test_no_reply_link_on_a_deleted_message(client, room):
+    channel, mod, ann, _ = room
+    gone = say(mod, channel, "oops")
+    service.redact_message(actor=mod, message_id=gone.pk)
+    page = signed_in(client, ann).get(url("chat-conversation", channel)).content.decode()
+    assert "(Deleted)" in item(page, gone) and "reply_to=" not in item(page, gone)
+
+
+@pytest.mark.django_db
+def test_replying_adds_a_constant_number_of_queries(client, room, django_assert_num_queries):
+    channel, mod, ann, _ = room
+    for index in range(5):
+        say(mod, channel, f"message {index}")
+    question = say(mod, channel, "who has spare yarn?")
+    page_url = url("chat-conversation", channel)
+    signed_in(client, ann).get(page_url)  # warm up the session
+
+    with CaptureQueriesContext(connection) as plain:
+        client.get(page_url)
+    # the original with its author, nothing per message or member
+    with django_assert_num_queries(len(plain) + 1):
+        page = client.get(page_url, {"reply_to": question.pk}).content.decode()
+    assert replying(page).startswith("Replying to mod")
+    for index in range(40):
+        say(mod, channel, f"more {index}")
+    with django_assert_num_queries(len(plain) + 1):
+        client.get(page_url, {"reply_to": question.pk})

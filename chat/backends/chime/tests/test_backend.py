@@ -130,3 +130,21 @@ def test_administrative_reads_carry_the_administrator(wire, make_user):
         "BatchCreateChannelMembership": arn_of(owner),
         "DescribeChannelMembership": ADMIN_ARN,
     }
+
+
+def test_reactions_go_as_the_person_and_a_clearing_as_the_administrator(wire, make_user):
+    backend, recorder = wire
+    owner, ann = person(make_user, "owner"), person(make_user, "ann")
+    channel = Channel.objects.create(name="Knitting", privacy=Privacy.PRIVATE, created_by=owner, chime_arn=ARN)
+    message = Message.objects.create(channel=channel, author=owner, content="hi", chime_message_id="m-1")
+    backend.add_reaction(message, "👍", actor=ann)
+    backend.remove_reaction(message, "👍", actor=ann)
+    backend.clear_reactions(message)
+    assert [(operation, bearer) for operation, _, _, bearer in recorder.sent] == [
+        ("SendChannelMessage", arn_of(ann)),
+        ("SendChannelMessage", arn_of(ann)),
+        ("SendChannelMessage", ADMIN_ARN),
+    ]
+    # History from before the move to Chime: nothing leaves.
+    backend.add_reaction(Message(channel=channel, author=owner, content="old"), "👍", actor=ann)
+    assert len(recorder.sent) == 3

@@ -4,9 +4,12 @@ The services' sink (chat/services/mirror.py) is tested with the relay in chat/te
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from chat.backends.chime import relay as relay_module
 from chat.backends.chime.records import RecordError, ShardPosition, parse_record
@@ -169,3 +172,36 @@ def test_run_stops_when_asked(stream):
     asked = []
     relay_for(stream, sink).run(stop=lambda: asked.append(1) or len(asked) > 3)
     assert sink.names() == ["one"]
+
+
+class PublishingSink(MemorySink):
+    """Publishes each record it applies as chat/events.py does from synchronous code (async_to_sync)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[tuple[int, int]] = []  # (the event loop, the sink's thread)
+
+    def apply_record(self, data: bytes, position: ShardPosition) -> str:
+        outcome = super().apply_record(data, position)
+        async_to_sync(self.publish)(threading.get_ident())
+        return outcome
+
+    async def publish(self, thread: int) -> None:
+        self.published.append((id(asyncio.get_running_loop()), thread))
+
+
+def test_the_sink_runs_in_the_callers_thread_and_publishes_through_one_event_loop(stream):
+    # A new event loop per publish meant a new thread and a new Redis connection per record.
+    sink = PublishingSink()
+    for name in ("a", "b", "c"):
+        put(stream, name)
+    relay = relay_for(stream, sink)
+    relay.run(stop=lambda: len(sink.applied) >= 3)
+    put(stream, "d")
+    put(stream, "e")
+    assert relay.poll() == 2  # a round on its own (manage.py chime_relay --once): one loop too
+    assert sink.names() == ["a", "b", "c", "d", "e"]
+    loops = [loop for loop, _ in sink.published]
+    assert len(set(loops[:3])) == 1
+    assert len(set(loops[3:])) == 1
+    assert {thread for _, thread in sink.published} == {threading.get_ident()}
