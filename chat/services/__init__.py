@@ -38,8 +38,9 @@ is no import circle (``make test`` checks it with lint-imports and scripts/impor
     dashboards     the administrators' and moderators' figures        -> access, activity, presence, trends
     mirror_channels  Chime's membership, channel and sub-channel events  -> attachments, elastic, memberships
     mirror_reactions  Chime's reaction messages (issue 17)               -> mirror_channels, reactions
-    mirror           Chime's message events, the relay's entry points    -> attachments, elastic, mirror_channels,
-                                                                            mirror_reactions, payloads, replies
+    mirror           Chime's message events, the relay's entry points    -> attachments, elastic, messages,
+                                                                            mirror_channels, mirror_reactions, payloads,
+                                                                            replies
     chime_sync       reconcile channels from Chime, provision it         -> mirror, mirror_channels
 
 Services reach the messaging backend (chat/backends/, MESSAGING_BACKEND) after policy has passed

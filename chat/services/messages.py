@@ -271,7 +271,7 @@ def edit_message(*, actor, message_id: int, content: str) -> Message:
         rendered = render_message(content, members_among=lambda names: _member_names(access.channel, names))
         message.content, message.html, message.edited_at = content, rendered.html, timezone.now()
         message.save(update_fields=["content", "html", "edited_at"])
-        _record_message_event(message, "message.edited")
+        record_message_event(message, "message.edited")
     return message
 
 
@@ -290,9 +290,9 @@ def redact_message(*, actor, message_id: int) -> Message:
         message.revisions.all().delete()
         message.reactions.all().delete()
         attachments.hide_for_redacted(message=message)
-        _scrub_replay(message, message_payload(message))
+        scrub_replay(message, message_payload(message))
         replies.scrub_replies_of(message)
-        _record_message_event(message, "message.redacted")
+        record_message_event(message, "message.redacted")
     return message
 
 
@@ -304,7 +304,7 @@ def delete_message(*, actor, message_id: int) -> None:
             raise NotAllowed("Only administrators can remove messages entirely.")
         get_backend().delete_message(message)
         key, message_pk, channel_id = StreamKey.parse(message.stream_id), message.pk, message.channel_id
-        _scrub_replay(message, {"id": message_pk, "deleted": True})
+        scrub_replay(message, {"id": message_pk, "deleted": True})
         replies.scrub_replies_of(message)
         search_index.unindex_message(message_pk)
         attachments.delete_for_message(message=message)
@@ -326,13 +326,13 @@ def _message_for_change(actor, message_id: int) -> tuple[Message, policy.Channel
     return message, access
 
 
-def _record_message_event(message: Message, event_type: str) -> None:
+def record_message_event(message: Message, event_type: str) -> None:
     search_index.index_message(message.pk, message.content, redacted=message.redacted_at is not None)
     body = {"channel": message.channel_id, "message": message_payload(message)}
     events.record(StreamKey.parse(message.stream_id), event_type, body, message)
 
 
-def _scrub_replay(message: Message, replacement: dict) -> None:
+def scrub_replay(message: Message, replacement: dict) -> None:
     """Replace the message in every stored event that carries it, so replay cannot resend old text."""
     stored = list(message.events.all())
     for event in stored:

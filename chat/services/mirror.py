@@ -35,11 +35,11 @@ from chat.models import (
     Membership,
     Message,
     MessageRevision,
-    StreamEvent,
     SubChannel,
 )
 from chat.rendering import render_message
 from chat.services import attachments, elastic, mirror_reactions, replies, search_index
+from chat.services.messages import record_message_event, scrub_replay
 from chat.services.mirror_channels import APPLIED, DUPLICATE, HANDLERS, IGNORED, chime_channel, chime_user
 from chat.services.payloads import message_payload
 from chat.streams import StreamKey
@@ -282,7 +282,7 @@ def _apply_change(message: Message, incoming: ChimeMessage, *, redact: bool = Fa
     message.edited_at = newer or timezone.now()
     message.chime_updated_at = newer
     message.save(update_fields=["content", "html", "edited_at", "chime_updated_at"])
-    _record(message, "message.edited")
+    record_message_event(message, "message.edited")
     return APPLIED
 
 
@@ -302,9 +302,9 @@ def _redact(message: Message, incoming: ChimeMessage) -> None:
     message.revisions.all().delete()
     message.reactions.all().delete()
     attachments.hide_for_redacted(message=message)
-    _scrub_replay(message, message_payload(message))
+    scrub_replay(message, message_payload(message))
     replies.scrub_replies_of(message)
-    _record(message, "message.redacted")
+    record_message_event(message, "message.redacted")
 
 
 def mirror_message_deleted(payload: dict) -> str:
@@ -321,7 +321,7 @@ def mirror_message_deleted(payload: dict) -> str:
         )
         return PARKED
     key, message_pk, channel_id = StreamKey.parse(message.stream_id), message.pk, message.channel_id
-    _scrub_replay(message, {"id": message_pk, "deleted": True})
+    scrub_replay(message, {"id": message_pk, "deleted": True})
     replies.scrub_replies_of(message)
     search_index.unindex_message(message_pk)
     attachments.delete_for_message(message=message)
@@ -332,20 +332,6 @@ def mirror_message_deleted(payload: dict) -> str:
         message_id=incoming.message_id, event_type=DELETE, payload={"pk": message_pk}, event_time=incoming.changed_at
     )
     return APPLIED
-
-
-def _record(message: Message, event_type: str) -> None:
-    search_index.index_message(message.pk, message.content, redacted=message.redacted_at is not None)
-    body = {"channel": message.channel_id, "message": message_payload(message)}
-    events.record(StreamKey.parse(message.stream_id), event_type, body, message)
-
-
-def _scrub_replay(message: Message, replacement: dict) -> None:
-    """Replace the message in every stored event that carries it, so replay cannot resend old text."""
-    stored = list(message.events.all())
-    for event in stored:
-        event.body = {**event.body, "message": replacement}
-    StreamEvent.objects.bulk_update(stored, ["body"])
 
 
 MESSAGE_HANDLERS = {
